@@ -1,0 +1,43 @@
+"""The one place where an operator's declared resources become Ray Data arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ray.data
+from ray.data import ActorPoolStrategy
+
+from operators.base import Operator, Resources
+
+
+def apply_operator(ds: ray.data.Dataset, op: Operator) -> ray.data.Dataset:
+    """Stateless operator as Ray tasks (the instance is shipped to each task)."""
+    res = op.resources()
+    return ds.map_batches(
+        op,
+        batch_size=res.batch_size,
+        batch_format="numpy",
+        zero_copy_batch=False,
+        num_cpus=res.num_cpus,
+    )
+
+
+def apply_pool(
+    ds: ray.data.Dataset,
+    cls: type,
+    resources: Resources,
+    kwargs: dict[str, Any] | None = None,
+) -> ray.data.Dataset:
+    """Stateful operator (a model) as a callable class on an actor pool: loads once per actor."""
+    lo, hi = resources.pool or (1, 1)
+    args: dict[str, Any] = dict(
+        fn_constructor_kwargs=kwargs or {},
+        compute=ActorPoolStrategy(min_size=lo, max_size=hi),
+        batch_size=resources.batch_size,
+        batch_format="numpy",
+        zero_copy_batch=False,
+        num_cpus=resources.num_cpus,
+    )
+    if resources.num_gpus:
+        args["num_gpus"] = resources.num_gpus
+    return ds.map_batches(cls, **args)
