@@ -212,3 +212,14 @@ class FunnelCounts:
             for reason, n in entry.get("dropped", {}).items():
                 counts.add_drop(stage, reason, int(n))
         return counts
+
+
+# ----------------------------------------------------------------------------- identity
+
+
+def pair_id(url: str, text: str) -> int:
+    """Stable int64 id of a (url, text) pair: the same pair gets the same id in every run."""
+    import hashlib
+
+    digest = hashlib.blake2b(f"{url}\x00{text}".encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
