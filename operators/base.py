@@ -71,21 +71,23 @@ def _py(value: Any) -> Any:
 
 
 def ensure_drop_columns(batch: Batch) -> Batch:
+    """Object-typed drop columns holding str or None. A column that was null in every row of a
+    block reaches numpy batches as float NaN: that is "not dropped", so it becomes None."""
     n = batch_len(batch)
     for name in DROP_COLUMNS:
         if name not in batch:
             batch[name] = object_array([None] * n)
-        elif batch[name].dtype != object:
-            batch[name] = batch[name].astype(object)
+        elif batch[name].dtype != object or any(not isinstance(v, str) and v is not None for v in batch[name]):
+            batch[name] = object_array((v if isinstance(v, str) and v else None for v in batch[name]), n)
     return batch
 
 
 def live_mask(batch: Batch) -> np.ndarray:
-    """True for rows no earlier stage dropped."""
+    """True for rows no earlier stage dropped (a drop reason is always a non-empty string)."""
     if DROP_REASON not in batch:
         return np.ones(batch_len(batch), dtype=bool)
     reasons = batch[DROP_REASON]
-    return np.fromiter((r is None or r == "" for r in reasons), dtype=bool, count=len(reasons))
+    return np.fromiter((not (isinstance(r, str) and r) for r in reasons), dtype=bool, count=len(reasons))
 
 
 def mark_dropped(batch: Batch, index: int, stage: str, reason: str) -> None:

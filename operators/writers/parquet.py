@@ -63,17 +63,18 @@ def output_table(table: pa.Table, store_images: bool) -> pa.Table:
     for name in ordered:
         column = table.column(name)
         wanted = OUTPUT_SCHEMA.get(name)
-        if wanted is not None and column.type != wanted:
+        if wanted is not None:
             column = cast_column(column, wanted)
         columns.append(column)
     return pa.table(columns, names=ordered)
 
 
 def cast_column(column: pa.ChunkedArray, wanted: pa.DataType) -> pa.ChunkedArray:
-    """Cast to the schema type; NaN (how numpy batches carry a null int) becomes null."""
-    if pa.types.is_floating(column.type) and pa.types.is_integer(wanted):
+    """Cast to the schema type. NaN is how numpy batches carry a null number: it becomes null,
+    so a score no model produced reads as NULL in DuckDB, never as NaN."""
+    if pa.types.is_floating(column.type) and (pa.types.is_integer(wanted) or pa.types.is_floating(wanted)):
         column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
-    return column.cast(wanted)
+    return column if column.type == wanted else column.cast(wanted)
 
 
 def count_and_keep(table: pa.Table) -> tuple[pa.Table, dict[str, dict[str, int]]]:
@@ -81,8 +82,8 @@ def count_and_keep(table: pa.Table) -> tuple[pa.Table, dict[str, dict[str, int]]
     if DROP_REASON not in table.column_names:
         return table, {}
     reasons = table.column(DROP_REASON)
-    if reasons.null_count == len(reasons):
-        return table, {}
+    if reasons.null_count == len(reasons) or not pa.types.is_string(reasons.type):
+        return table, {}  # all null (possibly carried as NaN floats): nothing dropped
     dropped_mask = pc.fill_null(pc.not_equal(reasons, ""), False)
     dropped = table.filter(dropped_mask)
     counts: dict[str, Counter] = {}

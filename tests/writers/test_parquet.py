@@ -40,9 +40,11 @@ def test_output_table_drops_working_columns_and_types_schema():
     assert table.schema.field("width").type == pa.int32()
 
 
-def test_nan_from_numpy_batches_becomes_null_int():
+def test_nan_from_numpy_batches_becomes_null():
     column = pa.chunked_array([pa.array([1.0, math.nan, 3.0])])
     assert cast_column(column, pa.int32()).to_pylist() == [1, None, 3]
+    assert cast_column(column, pa.float32()).to_pylist() == [1.0, None, 3.0]
+    assert cast_column(pa.chunked_array([pa.array([0.5, math.nan], pa.float32())]), pa.float32()).null_count == 1
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,61 @@
+"""The `fetch` stage's HTTP settings: timeouts, retries, limits, politeness and the SSRF guard.
+
+COYO-700M did not publish its downloader's settings; the defaults are img2dataset's where it has
+one (10 s timeout) and conservative crawler practice elsewhere.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from operators.config import ConfigError
+
+
+@dataclass(frozen=True)
+class FetchConfig:
+    """How `HttpFetcher` downloads the images the input WARCs did not contain."""
+
+    enabled: bool = True
+    concurrency: int = 64  # in-flight requests per task/actor (shared by batches it runs at once)
+    per_host_concurrency: int = 8  # in-flight requests per host name
+    connect_timeout: float = 5.0  # DNS + TCP (+ TLS) connect, seconds
+    read_timeout: float = 10.0  # longest silence between two reads of headers or body
+    total_timeout: float = 20.0  # one URL from first request to last byte: redirects, retries, waits
+    retries: int = 2  # extra attempts on timeouts, 5xx and 429
+    backoff: float = 1.0  # wait before the first retry; doubled for each further one
+    max_retry_after: float = 10.0  # a 429/503 asking to wait longer than this is not retried
+    max_redirects: int = 5
+    max_bytes: int = 20_000_000  # body limit: rejected early on Content-Length, aborted past it
+    content_types: tuple[str, ...] = ("image/",)  # Content-Type prefixes accepted; others: not_image
+    user_agent: str = "ccpairs/0.1 (+https://github.com/ccpairs/ccpairs)"
+    # X-Robots-Tag opt-outs, generic or scoped to our token (the user agent's product name)
+    respect_opt_outs: bool = True
+    opt_out_directives: tuple[str, ...] = ("noai", "noimageai", "noindex", "noimageindex", "none")
+    # SSRF guard: loopback, private, link-local, multicast, reserved, unspecified addresses are
+    # refused on every hop unless allow_private_networks; allowed_networks exempts CIDRs you own
+    # (an internal image mirror) while the guard stays on.
+    allow_private_networks: bool = False
+    allowed_networks: tuple[str, ...] = ()
+    batch_size: int = 512
+
+    def __post_init__(self) -> None:
+        for name in ("concurrency", "per_host_concurrency", "batch_size", "max_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"fetch.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("retries", "max_redirects"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"fetch.{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("connect_timeout", "read_timeout", "total_timeout"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"fetch.{name} must be > 0 seconds, got {getattr(self, name)}")
+        for name in ("backoff", "max_retry_after"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"fetch.{name} must be >= 0 seconds, got {getattr(self, name)}")
+        if not self.user_agent.strip():
+            raise ConfigError("fetch.user_agent must not be empty: servers need to know who fetches")
+        for cidr in self.allowed_networks:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise ConfigError(f"fetch.allowed_networks: {cidr!r} is not an IP network") from None
