@@ -134,7 +134,7 @@ def build_phase2(cfg: RunConfig, area: StagingArea, done: list[str], image_rows:
     parts = cfg.job.shuffle_partitions
     pair_files = [area.url(area.pairs_path(w)) for w in done]
     fs = storage.arrow_filesystem(area.fs)
-    ds = ray.data.read_parquet(pair_files, filesystem=fs)
+    ds = ray.data.read_parquet(pair_files, filesystem=fs, file_extensions=["pq"])
 
     if cfg.runs("text"):
         from operators.filters import mark_frequent_texts
@@ -166,7 +166,7 @@ def _fetch(ds, cfg: RunConfig, area: StagingArea, done: list[str], image_rows: i
 
     if image_rows:
         image_files = [area.url(area.images_path(w)) for w in done]
-        images = ray.data.read_parquet(image_files, filesystem=fs)
+        images = ray.data.read_parquet(image_files, filesystem=fs, file_extensions=["pq"])
         ds = join_warc_images(ds, images, num_partitions=cfg.job.shuffle_partitions)
     if cfg.fetch.enabled:
         ds = apply_operator(ds, HttpFetcher(cfg.fetch))

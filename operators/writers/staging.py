@@ -60,11 +60,13 @@ class StagingArea:
         self.fs = fs
         self.root = storage.join(root, "_ccpairs", "staging")
 
+    # Staged files are Parquet but not named *.parquet, so a downstream glob such as DuckDB's
+    # read_parquet('OUT/**/*.parquet') sees only the dataset, never the staging area.
     def pairs_path(self, wid: str) -> str:
-        return storage.join(self.root, "pairs", f"{wid}.parquet")
+        return storage.join(self.root, "pairs", f"{wid}.pairs.pq")
 
     def images_path(self, wid: str) -> str:
-        return storage.join(self.root, "images", f"{wid}.parquet")
+        return storage.join(self.root, "images", f"{wid}.images.pq")
 
     def marker_path(self, wid: str) -> str:
         return storage.join(self.root, "done", f"{wid}.json")
