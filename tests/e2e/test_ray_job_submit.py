@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -34,10 +36,12 @@ def test_ray_job_submit_runs_the_sample_job(tmp_path):
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"  # the job's `python` is this environment's
     env.pop("RAY_ADDRESS", None)
     env["RAY_USAGE_STATS_ENABLED"] = "0"
+    env["RAY_AUTH_MODE"] = "token"  # the secure default: the head and the CLI share ~/.ray/auth_token
     gcs_port, dash_port = _free_port(), _free_port()
+    temp_dir = tempfile.mkdtemp(prefix="rj", dir="/tmp")  # AF_UNIX socket paths must stay < 108 bytes
     started = _ray("start", "--head", f"--port={gcs_port}", "--node-ip-address=127.0.0.1", "--num-cpus=2",
                    "--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={dash_port}",
-                   "--disable-usage-stats", f"--temp-dir={tmp_path / 'ray'}", env=env)
+                   "--disable-usage-stats", f"--temp-dir={temp_dir}", env=env)
     assert started.returncode == 0, started.stderr[-3000:]
     try:
         submitted = _ray("job", "submit", f"--address=http://127.0.0.1:{dash_port}", "--working-dir", str(REPO),
@@ -48,6 +52,7 @@ def test_ray_job_submit_runs_the_sample_job(tmp_path):
         assert "succeeded" in submitted.stdout.lower()
     finally:
         _ray("stop", "--force", env=env, timeout=120)
+        shutil.rmtree(temp_dir, ignore_errors=True)
     stats = read_stats(out)
     assert_reconciles(stats)
     table = read_output(out)
