@@ -117,3 +117,11 @@ def test_refuses_to_write_into_a_foreign_folder(ray_session, sample, tmp_path):
     proc = run_cli("run", str(sample.warc_paths[0]), "--output", str(foreign), "--until", "extract")
     assert proc.returncode == 2 and "not a ccpairs output" in proc.stderr
     assert (foreign / "thesis.tex").read_text() == "precious"
+
+
+def test_require_scores_fails_before_reading_any_warc(tmp_path, sample):
+    proc = run_cli("run", str(sample.manifest_path), "--output", str(tmp_path / "out"), "--require-scores",
+                   "--set", f"score.cache_dir={tmp_path / 'empty-cache'}")
+    assert proc.returncode == 2
+    assert "--require-scores" in proc.stderr and "clip_b32" in proc.stderr and "ccpairs models fetch" in proc.stderr
+    assert not (tmp_path / "out").exists()  # failed before any output or staging was made
