@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -44,10 +45,15 @@ def test_ray_job_submit_runs_the_sample_job(tmp_path):
                    "--disable-usage-stats", f"--temp-dir={temp_dir}", env=env)
     assert started.returncode == 0, started.stderr[-3000:]
     try:
-        submitted = _ray("job", "submit", f"--address=http://127.0.0.1:{dash_port}", "--working-dir", str(REPO),
-                         "--runtime-env", str(REPO / "cluster" / "runtime_env.yaml"), "--",
-                         "python", "-m", "jobs.run", str(sample.manifest_path), "--output", str(out),
-                         "--until", "text", env=env, timeout=600)
+        # The head's job agent comes up a little after `ray start` returns: retry while it says so.
+        for _ in range(30):
+            submitted = _ray("job", "submit", f"--address=http://127.0.0.1:{dash_port}", "--working-dir",
+                             str(REPO), "--runtime-env", str(REPO / "cluster" / "runtime_env.yaml"), "--",
+                             "python", "-m", "jobs.run", str(sample.manifest_path), "--output", str(out),
+                             "--until", "text", env=env, timeout=600)
+            if "No available agent" not in submitted.stderr + submitted.stdout:
+                break
+            time.sleep(2)
         assert submitted.returncode == 0, (submitted.stdout[-3000:], submitted.stderr[-3000:])
         assert "succeeded" in submitted.stdout.lower()
     finally:

@@ -46,27 +46,27 @@ def s3_endpoint():
 
 def test_s3_in_s3_out_and_duckdb_reads_it(s3_endpoint, tmp_path):
     fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": s3_endpoint})
-    fs.mkdir("warcs")
-    fs.mkdir("dataset")
+    fs.mkdir("e2e-warcs")
+    fs.mkdir("e2e-dataset")
     sample = generate_sample(tmp_path / "sample", pages=60, seed=5, files=2)
     for path in sample.warc_paths:
-        fs.put(str(path), f"warcs/cc/{os.path.basename(path)}")
+        fs.put(str(path), f"e2e-warcs/cc/{os.path.basename(path)}")
 
     cfg = replace(load_config(), "job", until="text", s3_endpoint_url=s3_endpoint)
-    result = run(["s3://warcs/cc/*.warc.gz"], "s3://dataset/coyo-like", cfg)
+    result = run(["s3://e2e-warcs/cc/*.warc.gz"], "s3://e2e-dataset/coyo-like", cfg)
     assert result.stats["inputs"]["warcs"] == 2
     assert_reconciles(result.stats)
-    assert fs.exists("dataset/coyo-like/_ccpairs/stats.json")
-    assert fs.exists("dataset/coyo-like/_ccpairs/config.yaml")
-    files = fs.glob("dataset/coyo-like/crawl=*/*.parquet")
+    assert fs.exists("e2e-dataset/coyo-like/_ccpairs/stats.json")
+    assert fs.exists("e2e-dataset/coyo-like/_ccpairs/config.yaml")
+    files = fs.glob("e2e-dataset/coyo-like/crawl=*/*.parquet")
     assert files
 
-    table = read_output("dataset/coyo-like", filesystem=fs)
+    table = read_output("e2e-dataset/coyo-like", filesystem=fs)
     assert table.num_rows == result.stats["pairs"]["kept"] > 0
 
     con = duckdb.connect()
     con.register_filesystem(fs)
     n, crawls = con.execute(
-        "select count(*), count(distinct crawl) from read_parquet('s3://dataset/coyo-like/**/*.parquet', hive_partitioning=true)"
+        "select count(*), count(distinct crawl) from read_parquet('s3://e2e-dataset/coyo-like/**/*.parquet', hive_partitioning=true)"
     ).fetchone()
     assert n == table.num_rows and crawls == 1

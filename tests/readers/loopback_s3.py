@@ -22,7 +22,8 @@ def loopback_s3(bucket: str) -> Iterator[dict]:
     options = {"key": "testing", "secret": "testing",
                "client_kwargs": {"endpoint_url": f"http://127.0.0.1:{port}", "region_name": "eu-west-1"}}
     try:
-        s3fs.S3FileSystem(**options).mkdir(bucket)
+        # moto keeps its buckets per process: another test may have made this one already
+        s3fs.S3FileSystem(**options).makedirs(bucket, exist_ok=True)
         yield options
     finally:
         server.stop()
