@@ -78,7 +78,7 @@ def write_replay_warc(path: Path, pages, n: int) -> int:
             http = StatusAndHeaders("200 OK", headers + [("Content-Length", str(len(payload)))], protocol="HTTP/1.1")
             writer.write_record(writer.create_warc_record(uri, "response", payload=io.BytesIO(payload),
                                                           http_headers=http))
-            meta = f"fetchTimeMs: 120\ncharset-detected: UTF-8\n".encode()
+            meta = "fetchTimeMs: 120\ncharset-detected: UTF-8\n".encode()
             writer.write_record(writer.create_warc_record(uri, "metadata", payload=io.BytesIO(meta),
                                                           warc_content_type="application/warc-fields"))
             payload_bytes += len(payload) + len(meta)

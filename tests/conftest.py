@@ -1,4 +1,4 @@
-"""Shared test fixtures: where the real development WARCs live (absent on some machines)."""
+"""Shared test fixtures: the real development WARCs (absent on some machines), a Ray session per module."""
 
 from pathlib import Path
 
@@ -15,3 +15,15 @@ def shared_warcs() -> list[Path]:
     if not paths:
         pytest.skip(f"real WARCs not present at {SHARED_WARCS}")
     return paths
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    """One local Ray session per test module (2 CPUs, no dashboard, no progress bars)."""
+    import ray
+    import ray.data
+
+    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    yield
+    ray.shutdown()

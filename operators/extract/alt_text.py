@@ -52,7 +52,7 @@ class _TagScanner:
             return re.compile(text.encode("ascii") if kind is bytes else text, flags)
 
         ws, name = r"[\t\n\f\r ]", r"""[^\t\n\f\r />="'<]+(?=[\t\n\f\r />=])"""
-        value = rf"""(?:"[^"]*"|'[^']*'|[^\t\n\f\r "'=<>`]+(?=[\t\n\f\r >]))"""
+        value = r"""(?:"[^"]*"|'[^']*'|[^\t\n\f\r "'=<>`]+(?=[\t\n\f\r >]))"""
         self.start = pattern(r"<im(?:g|age)(?=[\t\n\f\r />])", re.I)
         # the usual tag in one linear match; anything unusual goes through the attribute loop
         self.tag = pattern(rf"((?:[\t\n\f\r /]*{name}(?:{ws}*={ws}*{value})?)*)[\t\n\f\r /]*>")

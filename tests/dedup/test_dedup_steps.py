@@ -37,14 +37,6 @@ SCHEMA = pa.schema(
 )
 
 
-@pytest.fixture(scope="module")
-def ray_session():
-    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    yield
-    ray.shutdown()
-
-
 def _photo(name: str) -> Image.Image:
     return Image.fromarray(getattr(skimage.data, name)())
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import collections
-from pathlib import Path
 
 import pytest
-import ray
 from warcio.archiveiterator import ArchiveIterator
 
 from jobs.config import load_config, replace
@@ -15,13 +13,6 @@ from jobs.sample import generate_sample
 from tests.e2e.helpers import assert_reconciles, read_output, read_stats, run_cli
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def ray_session():
-    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

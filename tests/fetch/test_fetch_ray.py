@@ -11,13 +11,6 @@ from tests.fetch.server import JPEG
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def ray_session():
-    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
-    yield
-    ray.shutdown()
-
-
 def fetch_in_ray(server, fetcher, blank: dict) -> dict[str, list[dict]]:
     rows = [{"url": server.url(f"/ok.jpg?i={i}"), **blank} for i in range(6)]
     rows += [{"url": server.url("/status/404"), **blank},

@@ -5,7 +5,6 @@ and rows already dropped are untouched."""
 from __future__ import annotations
 
 import pyarrow as pa
-import pytest
 import ray
 
 from operators.extract import normalize_url_key
@@ -15,14 +14,6 @@ from operators.writers.staging import IMAGE_SCHEMA, PAIR_SCHEMA
 PAIRS = PAIR_SCHEMA.append(pa.field("drop_stage", pa.string())).append(pa.field("drop_reason", pa.string()))
 ADDED = [("image_bytes", pa.binary()), ("fetch_status", pa.string()), ("image_warc_path", pa.string()),
          ("image_warc_offset", pa.int64())]
-
-
-@pytest.fixture(scope="module")
-def ray_session():
-    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    yield
-    ray.shutdown()
 
 
 def _pair(id_, url, drop=None, page="http://example.com/page"):

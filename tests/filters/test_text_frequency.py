@@ -9,14 +9,6 @@ from operators.filters.frequency import mark_frequent_in_partition
 ray = pytest.importorskip("ray")
 
 
-@pytest.fixture(scope="module")
-def ray_session():
-    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    yield
-    ray.shutdown()
-
-
 def make_rows():
     """Spread round-robin over 4 blocks, like pairs from 4 WARC files."""
     rows = []

@@ -4,7 +4,6 @@ import math
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 import ray
 import ray.data
 
@@ -45,13 +44,6 @@ def test_nan_from_numpy_batches_becomes_null():
     assert cast_column(column, pa.int32()).to_pylist() == [1, None, 3]
     assert cast_column(column, pa.float32()).to_pylist() == [1.0, None, 3.0]
     assert cast_column(pa.chunked_array([pa.array([0.5, math.nan], pa.float32())]), pa.float32()).null_count == 1
-
-
-@pytest.fixture(scope="module")
-def ray_session():
-    ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
-    yield
-    ray.shutdown()
 
 
 def test_sink_writes_hive_partitions_and_reconciles(ray_session, tmp_path):
