@@ -204,8 +204,7 @@ def prepare_output(output: str, storage_options: dict[str, Any]) -> tuple[Any, s
     """Refuse to write into a non-empty folder that is not a ccpairs output."""
     fs, root = storage.resolve(output, storage_options)
     if fs.exists(root):
-        entries = [e for e in fs.ls(root, detail=False) if e.rstrip("/").rsplit("/", 1)[-1] not in ("",)]
-        if entries and not fs.exists(storage.join(root, "_ccpairs")):
+        if fs.ls(root, detail=False) and not fs.exists(storage.join(root, "_ccpairs")):
             raise OutputError(f"output {output} exists, is not empty and is not a ccpairs output "
                               f"(no _ccpairs/ inside): choose an empty or new location")
     fs.makedirs(storage.join(root, "_ccpairs"), exist_ok=True)
