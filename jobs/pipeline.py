@@ -21,7 +21,7 @@ import ray
 import ray.data
 
 from jobs.adapter import apply_operator, apply_pool
-from jobs.config import RunConfig, dump_config
+from jobs.config import STAGES, RunConfig, dump_config
 from operators.base import FunnelCounts, pair_id
 from operators.config import ConfigError, to_dict
 from operators.writers import storage
@@ -30,7 +30,7 @@ from operators.writers.staging import StagingArea, warc_id
 
 log = logging.getLogger("ccpairs")
 
-PAIR_STAGES = ("text", "fetch", "image", "dedup", "score")
+PAIR_STAGES = STAGES[1:]  # the stages whose unit is a pair (extract counts WARC records)
 
 
 class OutputError(ConfigError):
@@ -55,6 +55,14 @@ class WarcStager:
         self.output = output
         self.storage_options = storage_options
         self.fingerprint = fingerprint
+        self._filters = None  # built on first use, in the worker, once per stager
+
+    def text_filters(self) -> list:
+        from operators.filters import build_text_filters
+
+        if self._filters is None:
+            self._filters = build_text_filters(self.cfg.text) if self.cfg.runs("text") else []
+        return self._filters
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         results = [self.stage(str(path)) for path in batch["path"]]
@@ -63,14 +71,13 @@ class WarcStager:
 
     def stage(self, path: str) -> dict[str, Any]:
         from operators.extract import iter_warc
-        from operators.filters import build_text_filters
 
         cfg = self.cfg
         start = time.perf_counter()
         area = StagingArea(self.output, self.storage_options)
         wid = warc_id(path)
         counts = FunnelCounts()
-        filters = build_text_filters(cfg.text) if cfg.runs("text") else []
+        filters = self.text_filters()
         keep_images = cfg.runs("fetch") and cfg.extract.keep_image_records
         writer = area.writer(wid)
         pairs_in = 0
@@ -241,7 +248,9 @@ def run(inputs: list[str], output: str, cfg: RunConfig, progress=None) -> RunRes
     start = time.time()
     progress = progress or (lambda msg: print(f"[ccpairs] {msg}", file=sys.stderr, flush=True))
     storage_options = storage.storage_options_for(output, cfg.job.s3_endpoint_url)
-    input_options = storage.storage_options_for(inputs[0] if inputs else "", cfg.job.s3_endpoint_url)
+    # options are per scheme: take them from an s3 input if any, wherever it stands in the list
+    s3_input = next((i for i in inputs if i.startswith(("s3://", "s3a://"))), "")
+    input_options = storage.storage_options_for(s3_input, cfg.job.s3_endpoint_url)
     paths = expand_inputs(list(inputs), limit_files=cfg.job.limit_files, storage_options=input_options,
                           manifest_prefix=cfg.job.manifest_prefix)
     unavailable = check_scorers(cfg)

@@ -45,9 +45,7 @@ def config_from_args(args: argparse.Namespace):
     if args.ray_address:
         job["ray_address"] = args.ray_address
     if job:
-        cfg = replace(cfg, "job", **job)
-        if "until" in job:
-            cfg.__post_init__()
+        cfg = replace(cfg, "job", **job)  # rebuilds RunConfig, so its validation runs again
     if args.store_images:
         cfg = replace(cfg, "write", store_images=True)
     if args.require_scores:
