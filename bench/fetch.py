@@ -1,18 +1,26 @@
-"""Image download throughput: HttpFetcher vs img2dataset vs a bare aiohttp loop, same URLs, one run.
+"""Image download throughput: our fetch + image stages vs img2dataset vs a bare aiohttp loop,
+same URLs, one run.
 
     bench/setup-bench.sh            # once: img2dataset into .venv-bench (optional)
     .venv/bin/python bench/fetch.py --n 3000
 
 A loopback server (its own process, bound on 127.0.0.1..127.0.0.H so URLs span H hosts) serves
 real JPEGs of 20-80 KB after 20-200 ms; ~5 % of URLs are 404 and ~2 % answer after 3 s.
-  ours          HttpFetcher with the default FetchConfig (64 in flight per process, 8 per host),
-                batches of --batch-size pulled from one queue by --processes processes, each
-                running --batches-in-flight batches at once (a threaded Ray actor / several tasks)
-  img2dataset   its own CLI function in .venv-bench, processes_count=2, resize_mode="no",
-                disable_all_reencoding (no decode, like ours), best of thread_count 16/64/128
+  ours          what the job runs per URL: HttpFetcher (default FetchConfig: 128 in flight per
+                fetcher, 8 per host, SSRF guard on) then ImageDecoder (header checks, one decode,
+                pHash). --processes processes (one per core) pull batches of --batch-size from one
+                queue, each running --batches-in-flight batches at once on one fetcher, the way
+                Ray runs four quarter-CPU fetch tasks per core; each fetched batch is decoded in
+                its thread while the others keep downloading.
+  img2dataset   its `download` in .venv-bench, processes_count=2, best of thread_count 16/64/128,
+                twice: with its default processing (decode, resize to 256, re-encode: what its
+                users run, and what its 150-170 images/s measured beforehand on this machine
+                class is) and with resize_mode="no" + disable_all_reencoding (download only, no
+                decode: the view kindest to it, reported as ratio_vs_img2dataset_no_reencode)
   bare_aiohttp  one asyncio loop, 128 in flight, read the body, nothing else: the ceiling
-Every tool must succeed on exactly the non-404 URLs (ours and bare: with the served bytes).
-Prints one JSON object (images/s = successful downloads per second).
+Every tool must succeed on exactly the non-404 URLs; ours must give each the pHash of the bytes
+served (imagehash's), the bare loop the served bytes. Prints one JSON object (images/s =
+successful downloads per second).
 """
 
 from __future__ import annotations
@@ -61,6 +69,8 @@ def jpeg_payloads(count: int, seed: int = 0) -> list[bytes]:
         photo = rng.choice(photos)
         h, w = photo.shape[:2]
         ch, cw = rng.randint(min(h, 250), min(h, 800)), rng.randint(min(w, 250), min(w, 800))
+        if max(ch, cw) > 3 * min(ch, cw):
+            continue  # COYO drops aspect ratios over 3: every payload must be a keeper
         y, x = rng.randint(0, h - ch), rng.randint(0, w - cw)
         buf = io.BytesIO()
         Image.fromarray(photo[y:y + ch, x:x + cw]).save(buf, format="JPEG", quality=rng.randint(70, 95))
@@ -73,12 +83,17 @@ def jpeg_payloads(count: int, seed: int = 0) -> list[bytes]:
 class Workload:
     urls: list[str]
     expected: dict[str, str]  # URL that must succeed -> sha1 of the bytes it serves
+    phashes: dict[str, str]  # the same URLs -> imagehash's pHash of those bytes
 
 
 def workload(n: int, port: int, hosts: int, payloads: list[bytes], seed: int = 1) -> Workload:
+    import imagehash
+    from PIL import Image
+
     rng = random.Random(seed)
     digests = [hashlib.sha1(p).hexdigest() for p in payloads]
-    urls, expected = [], {}
+    hashes = [str(imagehash.phash(Image.open(io.BytesIO(p)))) for p in payloads]
+    urls, expected, phashes = [], {}, {}
     for i in range(n):
         base = f"http://127.0.0.{i % hosts + 1}:{port}"
         roll = rng.random()
@@ -91,7 +106,8 @@ def workload(n: int, port: int, hosts: int, payloads: list[bytes], seed: int = 1
         url = f"{base}/ok.jpg?v={v}&delay={delay:.3f}&i={i}"
         urls.append(url)
         expected[url] = digests[v]
-    return Workload(urls, expected)
+        phashes[url] = hashes[v]
+    return Workload(urls, expected, phashes)
 
 
 def start_server(hosts: int, image_dir: Path) -> tuple[subprocess.Popen, int]:
@@ -104,14 +120,16 @@ def start_server(hosts: int, image_dir: Path) -> tuple[subprocess.Popen, int]:
     return proc, int(line.split()[1])
 
 
-def check(name: str, ok: dict[str, str | None], work: Workload) -> bool:
-    """True if `ok` (URL -> sha1 or None when bytes were not returned) matches the expected set."""
-    if set(ok) != set(work.expected):
-        print(f"{name}: {len(set(ok) ^ set(work.expected))} URLs differ from the expected successes", file=sys.stderr)
+def check(name: str, ok: dict[str, str | None], work: Workload, against: str = "expected") -> bool:
+    """True if `ok` (URL -> sha1, or pHash with against="phashes", or None when the tool returns
+    neither) has exactly the expected successes with the expected values."""
+    want = getattr(work, against)
+    if set(ok) != set(want):
+        print(f"{name}: {len(set(ok) ^ set(want))} URLs differ from the expected successes", file=sys.stderr)
         return False
-    bad = [u for u, digest in ok.items() if digest is not None and digest != work.expected[u]]
+    bad = [u for u, value in ok.items() if value is not None and value != want[u]]
     if bad:
-        print(f"{name}: {len(bad)} bodies differ from the served bytes", file=sys.stderr)
+        print(f"{name}: {len(bad)} results differ from the served bytes' {against}", file=sys.stderr)
     return not bad
 
 
@@ -119,16 +137,23 @@ def check(name: str, ok: dict[str, str | None], work: Workload) -> bool:
 
 
 def _ours_worker(cfg: FetchConfig, batches_in_flight: int, jobs, results, start) -> None:
-    from operators.base import rows_to_batch
+    os.environ["OMP_NUM_THREADS"] = "1"  # as Ray sets it for a one-CPU task (before torch loads)
+    from operators.base import batch_to_rows, rows_to_batch
     from operators.fetch.http import HttpFetcher
+    from operators.images import ImageConfig, ImageDecoder
 
     fetcher = HttpFetcher(cfg)
+    decoder = ImageDecoder(ImageConfig())
+    decoder(rows_to_batch([{"image_bytes": jpeg_payloads(1)[0]}]))  # one-off per process: imports, self-check
+    step = decoder.resources().batch_size
 
     def loop() -> None:
         while (urls := jobs.get()) is not None:
-            out = fetcher(rows_to_batch([{"url": u} for u in urls]))
-            results.put([(u, s, hashlib.sha1(b).hexdigest() if s == "ok" else None)
-                         for u, s, b in zip(urls, out["fetch_status"], out["image_bytes"])])
+            fetched = batch_to_rows(fetcher(rows_to_batch([{"url": u} for u in urls])))
+            rows = []
+            for i in range(0, len(fetched), step):  # the image stage's own batch size
+                rows.extend(batch_to_rows(decoder(rows_to_batch(fetched[i:i + step]))))
+            results.put([(r["url"], r["fetch_status"], r.get("drop_reason"), r.get("image_phash")) for r in rows])
 
     results.put(("ready", os.getpid()))
     start.wait()
@@ -166,13 +191,53 @@ def run_ours(work: Workload, cfg: FetchConfig, processes: int, batches_in_flight
     for p in procs:
         p.join()
     seconds = max(events["end"]) - min(events["start"])
-    ok = {u: digest for u, status, digest in rows if status == "ok"}
-    statuses = Counter(status for _, status, _ in rows)
+    ok = {u: phash for u, status, reason, phash in rows if status == "ok" and _live(reason)}
+    statuses = Counter(status if _live(reason) else reason for _, status, reason, _ in rows)
     return {"seconds": round(seconds, 2), "successes": len(ok), "images_per_s": round(len(ok) / seconds, 1),
             "cpu_ms_per_image": round(1000 * sum(events["cpu"]) / len(ok), 2),
             "statuses": dict(sorted(statuses.items())), "processes": processes,
             "batches_in_flight_per_process": batches_in_flight, "in_flight": processes * cfg.concurrency,
-            "same_result": check("ours", ok, work)}
+            "same_result": check("ours", ok, work, against="phashes")}
+
+
+def _live(reason) -> bool:
+    return not (isinstance(reason, str) and reason)
+
+
+# ----------------------------------------------------------------------------- (a') ours in Ray
+
+
+def run_ours_ray(work: Workload, guard: dict) -> dict:
+    """The job's fetch and image stages as the job builds them, in local Ray on 2 CPUs with the
+    resources of configs/local.yaml (SSRF guard on, loopback allowed, like `ours`)."""
+    import dataclasses as dc
+
+    import ray
+
+    from jobs.adapter import apply_operator, apply_pool
+    from jobs.config import load_config
+    from operators.fetch.http import HttpFetcher
+    from operators.images import ImageDecoder
+
+    cfg = load_config()
+    fetch_cfg = dc.replace(cfg.fetch, **guard)
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+
+    def stages(urls: list[str]) -> "ray.data.Dataset":
+        ds = ray.data.from_items([{"url": u} for u in urls], override_num_blocks=max(1, len(urls) // 250))
+        ds = apply_pool(ds, HttpFetcher, HttpFetcher(fetch_cfg).resources(), {"cfg": fetch_cfg})
+        return apply_operator(ds, ImageDecoder(cfg.image))
+
+    stages(work.urls[:50]).materialize()  # Ray's workers started once, as on a running cluster
+    begin = time.time()
+    rows = stages(work.urls).take_all()
+    seconds = time.time() - begin
+    ok = {r["url"]: r["image_phash"] for r in rows if r["fetch_status"] == "ok" and _live(r.get("drop_reason"))}
+    return {"seconds": round(seconds, 2), "successes": len(ok), "images_per_s": round(len(ok) / seconds, 1),
+            "fetch_actors": [fetch_cfg.min_actors, fetch_cfg.max_actors], "batches_per_actor": fetch_cfg.batches_per_actor,
+            "decode_task_cpus": cfg.image.task_cpus, "same_result": check("ours_ray", ok, work, against="phashes")}
 
 
 # ----------------------------------------------------------------------------- (c) bare aiohttp
@@ -210,11 +275,13 @@ def run_bare(work: Workload, concurrency: int) -> dict:
 IMG2DATASET = """
 import sys
 from img2dataset import download
+processing = {"default": {}, "no_reencode": {"resize_mode": "no", "disable_all_reencoding": True,
+                                             "compute_hash": None, "extract_exif": False}}[sys.argv[5]]
 download(url_list=sys.argv[1], input_format="txt", output_folder=sys.argv[2], output_format="files",
          processes_count=2, thread_count=int(sys.argv[3]), number_sample_per_shard=int(sys.argv[4]),
-         resize_mode="no", disable_all_reencoding=True, compute_hash=None, extract_exif=False,
-         timeout=10, retries=0, enable_wandb=False, distributor="multiprocessing")
+         timeout=10, retries=0, enable_wandb=False, distributor="multiprocessing", **processing)
 """
+IMG2DATASET_MODES = ("default", "no_reencode")
 
 
 def _children_cpu() -> float:
@@ -222,14 +289,14 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _img2dataset(urls: list[str], out: Path, threads: int) -> tuple[subprocess.CompletedProcess, float, float]:
+def _img2dataset(urls: list[str], out: Path, threads: int, mode: str) -> tuple[subprocess.CompletedProcess, float, float]:
     """Run img2dataset on `urls` in two shards (one per process): (process, wall s, CPU s of its tree)."""
     url_file = out.with_suffix(".txt")
     url_file.write_text("\n".join(urls) + "\n")
     per_shard = -(-len(urls) // 2)
     begin, cpu = time.time(), _children_cpu()
     proc = subprocess.run([str(BENCH_PYTHON), "-c", IMG2DATASET, str(url_file), str(out), str(threads),
-                           str(per_shard)], capture_output=True, text=True,
+                           str(per_shard), mode], capture_output=True, text=True,
                           env={**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "WANDB_MODE": "disabled"})
     return proc, time.time() - begin, _children_cpu() - cpu
 
@@ -237,7 +304,7 @@ def _img2dataset(urls: list[str], out: Path, threads: int) -> tuple[subprocess.C
 def img2dataset_fixed_cpu(work: Workload, tmp: Path) -> float:
     """CPU seconds an img2dataset run costs whatever its size (it spawns a pool and a logger that
     each import it): measured on two URLs, subtracted from the real runs' CPU."""
-    _, _, cpu = _img2dataset(list(work.expected)[:2], tmp / "img2dataset-fixed", 16)
+    _, _, cpu = _img2dataset(list(work.expected)[:2], tmp / "img2dataset-fixed", 16, "no_reencode")
     return cpu
 
 
@@ -249,11 +316,11 @@ def img2dataset_unavailable() -> str | None:
     return None if probe.returncode == 0 else f"import img2dataset failed: {probe.stderr.strip()[-300:]}"
 
 
-def run_img2dataset(work: Workload, threads: int, tmp: Path, fixed_cpu: float) -> dict:
+def run_img2dataset(work: Workload, threads: int, mode: str, tmp: Path, fixed_cpu: float) -> dict:
     import pyarrow.parquet as pq
 
-    out = tmp / f"img2dataset-{threads}"
-    proc, wall, cpu = _img2dataset(work.urls, out, threads)
+    out = tmp / f"img2dataset-{mode}-{threads}"
+    proc, wall, cpu = _img2dataset(work.urls, out, threads, mode)
     cpu -= fixed_cpu
     stats = [json.loads(p.read_text()) for p in sorted(out.glob("*_stats.json"))]
     if proc.returncode != 0 or not stats:
@@ -266,7 +333,7 @@ def run_img2dataset(work: Workload, threads: int, tmp: Path, fixed_cpu: float) -
     return {"threads": threads, "seconds": round(seconds, 2), "wall_seconds": round(wall, 2),
             "successes": successes, "images_per_s": round(successes / seconds, 1),
             "cpu_ms_per_image": round(1000 * cpu / successes, 2), "in_flight": 2 * threads,
-            "same_result": check(f"img2dataset/{threads}", ok, work)}
+            "same_result": check(f"img2dataset/{mode}/{threads}", ok, work)}
 
 
 # ----------------------------------------------------------------------------- main
@@ -277,13 +344,18 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=3000, help="URLs")
     parser.add_argument("--hosts", type=int, default=16, help="loopback addresses the URLs spread over")
     parser.add_argument("--processes", type=int, default=2, help="ours: fetch processes")
-    parser.add_argument("--batches-in-flight", type=int, default=2, help="ours: batches each process runs at once")
+    parser.add_argument("--batches-in-flight", type=int, default=4,
+                        help="ours: batches each process runs at once (Ray: quarter-CPU fetch tasks per core)")
     parser.add_argument("--batch-size", type=int, default=FetchConfig.batch_size)
     parser.add_argument("--concurrency", type=int, default=FetchConfig.concurrency, help="ours: in flight per process")
+    parser.add_argument("--img2dataset-modes", default=",".join(IMG2DATASET_MODES),
+                        help="img2dataset processing: default (resize + re-encode) and/or no_reencode")
     parser.add_argument("--bare-concurrency", type=int, default=128)
     parser.add_argument("--img2dataset-threads", default="16,64,128")
     parser.add_argument("--repeat", type=int, default=3, help="ours and bare: best of at least this many runs")
     parser.add_argument("--skip-img2dataset", action="store_true")
+    parser.add_argument("--ray", action="store_true",
+                        help="also run the job's own stages in local Ray (ours_ray; start-up included)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-fetch-") as tmp_name:
@@ -296,20 +368,28 @@ def main() -> None:
         try:
             work = workload(args.n, port, args.hosts, payloads)
             # the guard stays on: the loopback bench server is exempted like an internal mirror would be
-            cfg = FetchConfig(allowed_networks=("127.0.0.0/8",), batch_size=args.batch_size,
-                              concurrency=args.concurrency)
+            guard = {"allow_private_networks": False, "allowed_networks": ("127.0.0.0/8",)}
+            cfg = FetchConfig(**guard, batch_size=args.batch_size, concurrency=args.concurrency)
             reason = "skipped (--skip-img2dataset)" if args.skip_img2dataset else img2dataset_unavailable()
-            threads = [] if reason else [int(t) for t in args.img2dataset_threads.split(",")]
-            fixed_cpu = img2dataset_fixed_cpu(work, tmp) if threads else 0.0
-            bare_runs, ours_runs, i2d_runs = [], [], []
+            modes = [m for m in args.img2dataset_modes.split(",") if m]
+            unknown = set(modes) - set(IMG2DATASET_MODES)
+            if unknown:
+                parser.error(f"--img2dataset-modes: unknown {sorted(unknown)}; known: {IMG2DATASET_MODES}")
+            i2d_plan = [] if reason else [(m, int(t)) for m in modes for t in args.img2dataset_threads.split(",")]
+            fixed_cpu = img2dataset_fixed_cpu(work, tmp) if i2d_plan else 0.0
+            bare_runs, ours_runs = [], []
+            i2d_runs: dict[str, list[dict]] = {m: [] for m in modes}
             # rounds interleave the tools so that all of them see the same swings in machine load
-            for round_ in range(max(args.repeat, len(threads))):
-                bare_runs.append(run_bare(work, args.bare_concurrency))
-                ours_runs.append(run_ours(work, cfg, args.processes, args.batches_in_flight))
-                if round_ < len(threads):
-                    i2d_runs.append(run_img2dataset(work, threads[round_], tmp, fixed_cpu))
+            for round_ in range(max(args.repeat, len(i2d_plan))):
+                if round_ < args.repeat:
+                    bare_runs.append(run_bare(work, args.bare_concurrency))
+                    ours_runs.append(run_ours(work, cfg, args.processes, args.batches_in_flight))
+                if round_ < len(i2d_plan):
+                    mode, threads = i2d_plan[round_]
+                    i2d_runs[mode].append(run_img2dataset(work, threads, mode, tmp, fixed_cpu))
             bare = max(bare_runs, key=lambda r: r["images_per_s"])
             ours = max(ours_runs, key=lambda r: r["images_per_s"])
+            ours_ray = run_ours_ray(work, guard) if args.ray else None
         finally:
             server.stdin.close()
             server.wait(timeout=30)
@@ -322,16 +402,20 @@ def main() -> None:
         "bare_runs_images_per_s": [r["images_per_s"] for r in bare_runs],
         "ratio_vs_bare_aiohttp": round(ours["images_per_s"] / bare["images_per_s"], 2),
     }
-    good = [r for r in i2d_runs if "images_per_s" in r]
-    if reason or not good:
-        report["img2dataset"] = {"available": False, "reason": reason or "every run failed", "runs": i2d_runs}
-        report["ratio_vs_img2dataset"] = None
-    else:
+    if ours_ray:
+        report["ours_ray"] = ours_ray
+    for mode, runs in i2d_runs.items():
+        name = "img2dataset" if mode == "default" else f"img2dataset_{mode}"
+        good = [r for r in runs if "images_per_s" in r]
+        if reason or not good:
+            report[name] = {"available": False, "reason": reason or "every run failed", "runs": runs}
+            report[f"ratio_vs_{name}"] = None
+            continue
         best = max(good, key=lambda r: r["images_per_s"])
-        keys = ("threads", "images_per_s", "successes", "cpu_ms_per_image", "error")
-        report["img2dataset"] = {**best, "runs": [{k: r.get(k) for k in keys if k in r} for r in i2d_runs]}
-        report["ratio_vs_img2dataset"] = round(ours["images_per_s"] / best["images_per_s"], 2)
-        report["cpu_per_image_ratio_vs_img2dataset"] = round(best["cpu_ms_per_image"] / ours["cpu_ms_per_image"], 2)
+        keys = ("threads", "images_per_s", "successes", "cpu_ms_per_image", "same_result", "error")
+        report[name] = {**best, "processing": mode, "runs": [{k: r.get(k) for k in keys if k in r} for r in runs]}
+        report[f"ratio_vs_{name}"] = round(ours["images_per_s"] / best["images_per_s"], 2)
+        report[f"cpu_per_image_ratio_vs_{name}"] = round(best["cpu_ms_per_image"] / ours["cpu_ms_per_image"], 2)
     print(json.dumps(report))
 
 

@@ -28,11 +28,19 @@ def apply_pool(
     resources: Resources,
     kwargs: dict[str, Any] | None = None,
 ) -> ray.data.Dataset:
-    """Stateful operator (a model) as a callable class on an actor pool: loads once per actor."""
+    """Stateful operator (a model, an HTTP client) as a callable class on an actor pool: built
+    once per actor. `resources.calls_per_actor` > 1 makes the actors threaded (Ray Data 2.60's
+    max_concurrent_calls_per_actor with enable_true_multi_threading)."""
     lo, hi = resources.pool or (1, 1)
+    calls = resources.calls_per_actor
+    threaded = (
+        dict(max_concurrent_calls_per_actor=calls, enable_true_multi_threading=True, max_tasks_in_flight_per_actor=calls)
+        if calls > 1
+        else {}
+    )
     args: dict[str, Any] = dict(
         fn_constructor_kwargs=kwargs or {},
-        compute=ActorPoolStrategy(min_size=lo, max_size=hi),
+        compute=ActorPoolStrategy(min_size=lo, max_size=hi, **threaded),
         batch_size=resources.batch_size,
         batch_format="numpy",
         zero_copy_batch=False,

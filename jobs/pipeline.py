@@ -176,7 +176,7 @@ def _fetch(ds, cfg: RunConfig, area: StagingArea, done: list[str], image_rows: i
         images = ray.data.read_parquet(image_files, filesystem=fs, file_extensions=["pq"])
         ds = join_warc_images(ds, images, num_partitions=cfg.job.shuffle_partitions)
     if cfg.fetch.enabled:
-        ds = apply_operator(ds, HttpFetcher(cfg.fetch))
+        ds = apply_pool(ds, HttpFetcher, HttpFetcher(cfg.fetch).resources(), {"cfg": cfg.fetch})
     return ds
 
 

@@ -103,13 +103,16 @@ class Resources:
     """What an operator needs from the cluster; the adapter turns it into Ray arguments.
 
     pool=None runs the operator as stateless tasks; pool=(min, max) runs it as a callable
-    class on an actor pool (models load once per actor).
+    class on an actor pool (models load once per actor, an HTTP client keeps its connections).
+    calls_per_actor > 1 lets one pooled actor run that many batches at once on threads
+    (I/O-bound operators: while one batch waits on its slowest responses, the others go on).
     """
 
     num_cpus: float = 1.0
     num_gpus: float = 0.0
     batch_size: int | None = 256
     pool: tuple[int, int] | None = None
+    calls_per_actor: int = 1
 
 
 class Operator:

@@ -17,7 +17,7 @@ class FetchConfig:
     """How `HttpFetcher` downloads the images the input WARCs did not contain."""
 
     enabled: bool = True
-    concurrency: int = 64  # in-flight requests per task/actor (shared by batches it runs at once)
+    concurrency: int = 128  # in-flight requests per task/actor (shared by batches it runs at once)
     per_host_concurrency: int = 8  # in-flight requests per host name
     connect_timeout: float = 5.0  # DNS + TCP (+ TLS) connect, seconds
     read_timeout: float = 10.0  # longest silence between two reads of headers or body
@@ -38,9 +38,21 @@ class FetchConfig:
     allow_private_networks: bool = False
     allowed_networks: tuple[str, ...] = ()
     batch_size: int = 512
+    # The stage runs on an actor pool (long-lived clients keep their connections and DNS cache);
+    # each actor runs batches_per_actor batches at once on threads, sharing its `concurrency`,
+    # so a batch waiting on a few slow hosts never leaves the actor's connections idle.
+    min_actors: int = 1
+    max_actors: int = 4  # the pool grows to this while batches queue up (cluster.yaml: 64)
+    batches_per_actor: int = 4
+    actor_cpus: float = 0.25  # I/O bound: a quarter CPU each, so they never starve the decoders
 
     def __post_init__(self) -> None:
-        for name in ("concurrency", "per_host_concurrency", "batch_size", "max_bytes"):
+        if self.max_actors < self.min_actors:
+            raise ConfigError(f"fetch.max_actors ({self.max_actors}) must be >= fetch.min_actors ({self.min_actors})")
+        if not 0 < self.actor_cpus:
+            raise ConfigError(f"fetch.actor_cpus must be > 0, got {self.actor_cpus}")
+        for name in ("concurrency", "per_host_concurrency", "batch_size", "max_bytes", "min_actors",
+                     "batches_per_actor"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"fetch.{name} must be >= 1, got {getattr(self, name)}")
         for name in ("retries", "max_redirects"):

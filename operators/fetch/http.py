@@ -383,9 +383,10 @@ class HttpFetcher(Operator):
         self._lock = threading.Lock()
 
     def resources(self) -> Resources:
-        # I/O bound: a quarter CPU each lets Ray run four fetch tasks per core, so one batch's
-        # slow stragglers do not leave the core idle.
-        return Resources(num_cpus=0.25, batch_size=self.cfg.batch_size)
+        # a threaded actor pool: see FetchConfig (min_actors .. batches_per_actor)
+        cfg = self.cfg
+        return Resources(num_cpus=cfg.actor_cpus, batch_size=cfg.batch_size, pool=(cfg.min_actors, cfg.max_actors),
+                         calls_per_actor=cfg.batches_per_actor)
 
     def __getstate__(self) -> dict:
         return {"cfg": self.cfg, "getaddrinfo": self._getaddrinfo}

@@ -18,11 +18,16 @@ class ImageConfig:
     # size before decoding; Pillow itself still refuses anything over twice its global limit.
     max_pixels: int = 89_478_485
     keep_bytes: bool = False  # keep image_bytes of kept rows (--store-images); else cleared
+    # CPUs Ray reserves per decode task. Decoding is CPU bound, so 1 on a cluster; local.yaml
+    # asks for less so that a 2-core laptop runs two decoders beside the fetch actors.
+    task_cpus: float = 1.0
 
     def __post_init__(self) -> None:
         if self.min_bytes < 0 or self.min_side < 0:
             raise ConfigError(f"image: min_bytes and min_side must be >= 0, got {self.min_bytes}, {self.min_side}")
         if self.max_aspect_ratio < 1.0:
             raise ConfigError(f"image: max_aspect_ratio must be >= 1, got {self.max_aspect_ratio}")
+        if not self.task_cpus > 0:
+            raise ConfigError(f"image: task_cpus must be > 0, got {self.task_cpus}")
         if self.max_pixels < 1:
             raise ConfigError(f"image: max_pixels must be >= 1, got {self.max_pixels}")

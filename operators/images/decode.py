@@ -154,7 +154,7 @@ class ImageDecoder(Operator):
 
     def resources(self) -> Resources:
         # ~5-50 ms per image on one core; 64 images of web size are ~10-20 MB of bytes in flight.
-        return Resources(num_cpus=1.0, batch_size=64)
+        return Resources(num_cpus=self.cfg.task_cpus, batch_size=64)
 
     def process(self, batch: Batch, live: np.ndarray) -> Batch:
         start = time.perf_counter()

@@ -21,7 +21,9 @@ def test_from_dict_with_overrides():
 
 @pytest.mark.parametrize("bad", [{"concurrency": 0}, {"per_host_concurrency": 0}, {"retries": -1},
                                  {"read_timeout": 0}, {"max_bytes": 0}, {"user_agent": " "},
-                                 {"allowed_networks": ["not-a-network"]}, {"unknown_key": 1}])
+                                 {"allowed_networks": ["not-a-network"]}, {"unknown_key": 1},
+                                 {"min_actors": 0}, {"min_actors": 5, "max_actors": 4}, {"batches_per_actor": 0},
+                                 {"actor_cpus": 0}])
 def test_bad_values_are_config_errors(bad):
     with pytest.raises(ConfigError):
         from_dict(FetchConfig, bad)

@@ -37,3 +37,24 @@ def test_rows_after_a_stage_that_dropped_nothing_are_fetched(ray_session, fault_
     blank = {"fetch_status": None, "image_bytes": None, "drop_stage": None, "drop_reason": None}
     by_status = fetch_in_ray(fault_server, make_fetcher(batch_size=3), blank)
     assert {s: len(r) for s, r in by_status.items()} == {"http_404": 1, "ok": 6, "warc": 1}
+
+
+def test_fetch_pool_runs_several_batches_at_once_in_one_actor(ray_session, fault_server):
+    """The job's fetch stage: one threaded actor, one-URL batches. The server sees several
+    requests at once only if the actor runs batches concurrently (4 = batches_per_actor)."""
+    import dataclasses
+
+    from jobs.adapter import apply_pool
+    from operators.fetch.http import HttpFetcher
+    from tests.fetch.conftest import FAST
+
+    cfg = dataclasses.replace(FAST, batch_size=1, min_actors=1, max_actors=1, batches_per_actor=4)
+    res = HttpFetcher(cfg).resources()
+    assert (res.pool, res.calls_per_actor, res.batch_size) == ((1, 1), 4, 1)
+    rows = [{"url": fault_server.url(f"/ok.jpg?delay=0.5&v={i}"), "fetch_status": None, "image_bytes": None}
+            for i in range(12)]
+    out = apply_pool(ray.data.from_items(rows, override_num_blocks=12), HttpFetcher, res, {"cfg": cfg}).take_all()
+    assert sorted(r["fetch_status"] for r in out) == ["ok"] * 12
+    assert all(r["image_bytes"] == JPEG for r in out)
+    assert fault_server.count("/ok.jpg") == 12
+    assert 2 <= fault_server.peak_in_flight() <= 4
