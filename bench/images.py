@@ -5,11 +5,17 @@ process, best of --repeat, so other load on a shared machine counts as little as
 
     .venv/bin/python bench/images.py --n 300
 
-Web-size JPEG / PNG / WebP images (400-1600 px a side: scikit-image photos and generated
-scenes, some RGBA / greyscale / palette). Both must keep and drop the same images and give every
-kept image the same pHash, or the benchmark fails. Prints one JSON object, with per-format
-figures because decode cost (which no identical-result trick removes) differs by format, and a
-pHash-only comparison (already decoded images, `phash_hex` vs `imagehash.phash`).
+Two corpora of JPEG / PNG / WebP (scikit-image photos and generated scenes, some RGBA /
+greyscale / palette), each timed whole and per format:
+- headline, "web": sizes drawn from the Web Almanac 2024 distribution of image pixel counts
+  (median 0.058 MP, p90 0.78 MP, up to 4 MP) and formats in its proportions. About half of
+  these fail COYO's rules (< 5 KB, side < 200, aspect > 3); ours rejects them from the header,
+  the naive loop decodes them first.
+- "large_images": 400-1600 px a side, every image a keeper: the decode-bound worst case.
+Both must keep and drop the same images and give every kept image the same pHash, or the
+benchmark fails. Prints one JSON object, with per-format figures because decode cost (which no
+identical-result trick removes) differs by format, and a pHash-only comparison (already
+decoded images, `phash_hex` vs `imagehash.phash`).
 """
 
 from __future__ import annotations
@@ -63,13 +69,44 @@ def scene(rng: np.random.Generator, width: int, height: int) -> Image.Image:
     return Image.fromarray(np.clip(np.asarray(field) + grain, 0, 255).astype(np.uint8))
 
 
-def corpus(n: int, shares: dict[str, float], seed: int = 0) -> list[tuple[str, bytes]]:
+# Web Almanac 2024, Media chapter (HTTP Archive crawl, mobile, images larger than 1x1): pixel
+# count percentiles p10 0.001, p25 0.013, p50 0.058, p75 0.262, p90 0.778 megapixels;
+# orientation 54 % landscape, 33 % square, 13 % portrait; formats JPEG 32.4 %, PNG 28.4 %,
+# WebP 12 % (GIF, SVG, ... are not in this corpus). The two ends are ours: 4 pixels at p0 and
+# 4 megapixels at p100 (its p90 of "largest image per page" is 3.1 MP).
+WEB_PIXEL_QUANTILES = ((0.0, 4e-6), (0.10, 0.001), (0.25, 0.013), (0.50, 0.058), (0.75, 0.262), (0.90, 0.778),
+                       (1.0, 4.0))
+WEB_SHARES = {"JPEG": 32.4, "PNG": 28.4, "WEBP": 12.0}
+LARGE_SHARES = {"JPEG": 0.6, "PNG": 0.25, "WEBP": 0.15}
+
+
+def web_size(rng: np.random.Generator) -> tuple[int, int]:
+    """(width, height) drawn from the Web Almanac distribution above: pixel count by log-linear
+    interpolation of its percentiles; square a third of the time, else an aspect ratio
+    log-uniform in 1..4 (so about 1 in 7 images is a banner over COYO's 3:1), landscape four
+    times in five."""
+    q = rng.random()
+    (q0, p0), (q1, p1) = next(((a, b) for a, b in zip(WEB_PIXEL_QUANTILES, WEB_PIXEL_QUANTILES[1:]) if q <= b[0]))
+    pixels = 1e6 * p0 * (p1 / p0) ** ((q - q0) / (q1 - q0))
+    roll = rng.random()
+    ratio = 1.0 if roll < 0.33 else float(np.exp(rng.uniform(0, np.log(4))))
+    if roll >= 0.33 and rng.random() < 0.2:  # 13 % of all images are portrait: 0.13 / 0.67 ~ 1 in 5
+        ratio = 1 / ratio
+    width = max(2, round((pixels * ratio) ** 0.5))
+    return width, max(2, round(pixels / width))
+
+
+def corpus(n: int, shares: dict[str, float], seed: int = 0, sizes: str = "large") -> list[tuple[str, bytes]]:
+    """`sizes`: "web" (web_size) or "large" (400-1600 px a side: every image is a keeper)."""
     rng = np.random.default_rng(seed)
     base = photos()
     fmts = rng.choice(list(shares), size=n, p=np.array(list(shares.values())) / sum(shares.values()))
     out = []
     for i, fmt in enumerate(fmts):
-        width, height = (int(v) for v in rng.integers(400, 1601, 2))
+        if sizes == "web":
+            width, height = web_size(rng)
+        else:
+            width, height = (int(v) for v in rng.integers(400, 1601, 2))
         if i % 2:
             img = base[i // 2 % len(base)].resize((width, height), Image.Resampling.BICUBIC)
         else:
@@ -153,29 +190,14 @@ def timed(fn, images, cfg, repeat: int, *args):
     return best, result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=300)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--repeat", type=int, default=2, help="best of N runs each (shared machines are noisy)")
-    parser.add_argument("--shares", default="JPEG:0.6,PNG:0.25,WEBP:0.15", help="format mix of the corpus")
-    parser.add_argument("--phash-n", type=int, default=100, help="decoded images for the pHash-only comparison")
-    parser.add_argument("--warm", action="store_true",
-                        help="keep the per-size weight cache between runs (a crawl repeats image sizes; "
-                             "default: every side length in the corpus is new, the worst case)")
-    args = parser.parse_args()
-    shares = {k: float(v) for k, v in (part.split(":") for part in args.shares.split(","))}
-    cfg = ImageConfig()
-    items = corpus(args.n, shares)
-    decoder_batches([items[0][1]], cfg, 1)  # one-off per process (torch import, self-check): not timed
-
-    result: dict = {"n": args.n, "shares": shares, "warm_weight_cache": args.warm, "per_format": {}}
+def measure(items: list[tuple[str, bytes]], cfg: ImageConfig, args: argparse.Namespace) -> dict:
+    """Naive loop vs ImageDecoder on `items`, per format and in total; fails on any difference."""
+    shares = dict.fromkeys(f for f, _ in items)
+    result: dict = {"n": len(items), "per_format": {}}
     totals = {"naive": 0.0, "ours": 0.0}
     kept_total = 0
     for fmt in shares:
         images = [data for f, data in items if f == fmt]
-        if not images:
-            continue
         t_ours, ours = timed(decoder_batches, images, cfg, args.repeat, args.batch_size, args.warm)
         t_naive, naive = timed(naive_loop, images, cfg, args.repeat)
         mismatches = sum(a != b for a, b in zip(naive, ours))
@@ -192,15 +214,46 @@ def main() -> None:
             "ours_images_per_s": round(len(images) / t_ours, 1),
             "ratio_vs_naive_loop": round(t_naive / t_ours, 2),
         }
-    decoded = [Image.open(io.BytesIO(data)).convert("RGB") for _, data in items[: args.phash_n]]
-    result["phash_only"] = phash_only(decoded, args.repeat, args.warm)
     result.update(
         kept=kept_total,
+        megapixels=round(sum(_pixels(data) for _, data in items) / 1e6, 1),
         identical_hashes_and_decisions=True,
-        naive_images_per_s=round(args.n / totals["naive"], 1),
-        ours_images_per_s=round(args.n / totals["ours"], 1),
+        naive_images_per_s=round(len(items) / totals["naive"], 1),
+        ours_images_per_s=round(len(items) / totals["ours"], 1),
         ratio_vs_naive_loop=round(totals["naive"] / totals["ours"], 2),
     )
+    return result
+
+
+def _pixels(data: bytes) -> int:
+    try:
+        width, height = Image.open(io.BytesIO(data)).size
+    except Exception:  # noqa: BLE001
+        return 0
+    return width * height
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=300, help="images per corpus")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--repeat", type=int, default=2, help="best of N runs each (shared machines are noisy)")
+    parser.add_argument("--phash-n", type=int, default=100, help="decoded images for the pHash-only comparison")
+    parser.add_argument("--warm", action="store_true",
+                        help="keep the per-size weight cache between runs (a crawl repeats image sizes; "
+                             "default: every side length in the corpus is new, the worst case)")
+    args = parser.parse_args()
+    cfg = ImageConfig()
+    web = corpus(args.n, WEB_SHARES, sizes="web")
+    large = corpus(args.n, LARGE_SHARES, sizes="large")
+    decoder_batches([large[0][1]], cfg, 1)  # one-off per process (torch import, self-check): not timed
+
+    # headline: web sizes (the Web Almanac distribution); then the decode-bound worst case
+    result = {"sizes": "web (Web Almanac 2024 pixel-count percentiles)", "warm_weight_cache": args.warm,
+              **measure(web, cfg, args)}
+    result["large_images"] = {"sizes": "400-1600 px a side, every image kept", **measure(large, cfg, args)}
+    decoded = [Image.open(io.BytesIO(data)).convert("RGB") for _, data in large[: args.phash_n]]
+    result["phash_only"] = phash_only(decoded, args.repeat, args.warm)
     print(json.dumps(result))
 
 
