@@ -18,7 +18,7 @@ class FetchConfig:
 
     enabled: bool = True
     concurrency: int = 128  # in-flight requests per task/actor (shared by batches it runs at once)
-    per_host_concurrency: int = 8  # in-flight requests per host name
+    per_host_concurrency: int = 8  # in-flight requests per host name, per fetch actor (not cluster-wide)
     connect_timeout: float = 5.0  # DNS + TCP (+ TLS) connect, seconds
     read_timeout: float = 10.0  # longest silence between two reads of headers or body
     total_timeout: float = 20.0  # one URL from first request to last byte: redirects, retries, waits
