@@ -17,7 +17,7 @@ class FetchConfig:
     """How `HttpFetcher` downloads the images the input WARCs did not contain."""
 
     enabled: bool = True
-    concurrency: int = 128  # in-flight requests per task/actor (shared by batches it runs at once)
+    concurrency: int = 128  # in-flight requests per fetch actor (shared by the batches it runs at once)
     per_host_concurrency: int = 8  # in-flight requests per host name, per fetch actor (not cluster-wide)
     connect_timeout: float = 5.0  # DNS + TCP (+ TLS) connect, seconds
     read_timeout: float = 10.0  # longest silence between two reads of headers or body
