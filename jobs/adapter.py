@@ -33,11 +33,10 @@ def apply_pool(
     max_concurrent_calls_per_actor with enable_true_multi_threading)."""
     lo, hi = resources.pool or (1, 1)
     calls = resources.calls_per_actor
-    threaded = (
-        dict(max_concurrent_calls_per_actor=calls, enable_true_multi_threading=True, max_tasks_in_flight_per_actor=calls)
-        if calls > 1
-        else {}
-    )
+    # max_tasks_in_flight_per_actor stays Ray's default (2 x calls): the autoscaler grows a pool
+    # only past 175 % utilisation (queued / (actors x calls)), so capping queued tasks at `calls`
+    # (100 %) pinned a threaded pool to min_size for the whole run
+    threaded = dict(max_concurrent_calls_per_actor=calls, enable_true_multi_threading=True) if calls > 1 else {}
     args: dict[str, Any] = dict(
         fn_constructor_kwargs=kwargs or {},
         compute=ActorPoolStrategy(min_size=lo, max_size=hi, **threaded),

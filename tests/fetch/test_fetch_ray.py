@@ -58,3 +58,24 @@ def test_fetch_pool_runs_several_batches_at_once_in_one_actor(ray_session, fault
     assert all(r["image_bytes"] == JPEG for r in out)
     assert fault_server.count("/ok.jpg") == 12
     assert 2 <= fault_server.peak_in_flight() <= 4
+
+
+def test_threaded_fetch_pool_can_grow_past_min_actors():
+    """Ray grows an actor pool only while tasks in flight / (actors x calls per actor) reaches
+    DataContext.actor_pool_util_upscaling_threshold (175 %). Capping tasks in flight per actor
+    at the calls per actor (100 %) pinned the fetch pool to min_actors for the whole run."""
+    from ray.data import ActorPoolStrategy, DataContext
+
+    from jobs.adapter import apply_pool
+    from operators.base import Resources
+    from operators.fetch.http import HttpFetcher
+
+    res = Resources(num_cpus=0.1, batch_size=8, pool=(1, 4), calls_per_actor=4)
+    ds = apply_pool(ray.data.range(8), HttpFetcher, res, {"cfg": None})  # lazy: nothing runs
+    strategy = ds._logical_plan.dag.compute
+    assert isinstance(strategy, ActorPoolStrategy)
+    assert (strategy.min_size, strategy.max_size, strategy.max_concurrent_calls_per_actor) == (1, 4, 4)
+    # Ray's own rule when the strategy leaves it unset: twice the actor's concurrency
+    in_flight = strategy.max_tasks_in_flight_per_actor or 2 * strategy.max_concurrent_calls_per_actor
+    threshold = DataContext.get_current().autoscaling_config.actor_pool_util_upscaling_threshold
+    assert in_flight / strategy.max_concurrent_calls_per_actor >= threshold
