@@ -147,13 +147,24 @@ def build_phase2(cfg: RunConfig, area: StagingArea, done: list[str], image_rows:
         from operators.filters import mark_frequent_texts
 
         ds = mark_frequent_texts(ds, cfg.text.max_text_frequency, num_partitions=parts)
-    if cfg.runs("fetch"):
-        ds = _fetch(ds, cfg, area, done, image_rows, fs)
     if cfg.runs("image"):
-        from operators.images import ImageDecoder
-
         thumbs = _thumbnailers(cfg) if cfg.runs("score") and cfg.score.enabled else None
         image_cfg = dataclasses.replace(cfg.image, keep_bytes=cfg.write.store_images)  # one switch: --store-images
+    if cfg.runs("fetch"):
+        ds = _join_warc_images(ds, cfg, area, done, image_rows, fs)
+    if cfg.runs("image") and cfg.fetch.enabled:
+        # one actor pool for both stages: each image is decoded as its download ends
+        from operators.fetch.streaming import FetchDecoder
+
+        kwargs = {"fetch": cfg.fetch, "image": image_cfg, "thumbnailers": thumbs}
+        ds = apply_pool(ds, FetchDecoder, FetchDecoder(**kwargs).resources(), kwargs)
+    elif cfg.runs("fetch") and cfg.fetch.enabled:  # --until fetch
+        from operators.fetch import HttpFetcher
+
+        ds = apply_pool(ds, HttpFetcher, HttpFetcher(cfg.fetch).resources(), {"cfg": cfg.fetch})
+    elif cfg.runs("image"):  # fetch.enabled false: the WARCs' images only
+        from operators.images import ImageDecoder
+
         ds = apply_operator(ds, ImageDecoder(image_cfg, thumbnailers=thumbs))
     if cfg.runs("dedup"):
         from operators.dedup import mark_pair_duplicates, mark_reference_duplicates
@@ -167,17 +178,14 @@ def build_phase2(cfg: RunConfig, area: StagingArea, done: list[str], image_rows:
     return ds
 
 
-def _fetch(ds, cfg: RunConfig, area: StagingArea, done: list[str], image_rows: int, fs) -> ray.data.Dataset:
-    from operators.fetch import HttpFetcher
+def _join_warc_images(ds, cfg: RunConfig, area: StagingArea, done: list[str], image_rows: int, fs) -> ray.data.Dataset:
     from operators.fetch.warc_join import join_warc_images
 
-    if image_rows:
-        image_files = [area.url(area.images_path(w)) for w in done]
-        images = ray.data.read_parquet(image_files, filesystem=fs, file_extensions=["pq"])
-        ds = join_warc_images(ds, images, num_partitions=cfg.job.shuffle_partitions)
-    if cfg.fetch.enabled:
-        ds = apply_pool(ds, HttpFetcher, HttpFetcher(cfg.fetch).resources(), {"cfg": cfg.fetch})
-    return ds
+    if not image_rows:
+        return ds
+    image_files = [area.url(area.images_path(w)) for w in done]
+    images = ray.data.read_parquet(image_files, filesystem=fs, file_extensions=["pq"])
+    return join_warc_images(ds, images, num_partitions=cfg.job.shuffle_partitions)
 
 
 def _thumbnailers(cfg: RunConfig):

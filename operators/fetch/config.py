@@ -40,11 +40,13 @@ class FetchConfig:
     batch_size: int = 512
     # The stage runs on an actor pool (long-lived clients keep their connections and DNS cache);
     # each actor runs batches_per_actor batches at once on threads, sharing its `concurrency`,
-    # so a batch waiting on a few slow hosts never leaves the actor's connections idle.
+    # so a batch waiting on a few slow hosts never leaves the actor's connections idle. When the
+    # image stage runs too, the same actors decode each image as its download ends (FetchDecoder),
+    # one image at a time per actor: about one core of decoding next to the network thread.
     min_actors: int = 1
-    max_actors: int = 4  # the pool grows to this while batches queue up (cluster.yaml: 64)
+    max_actors: int = 4  # the pool grows to this while batches queue up and Ray's budget allows
     batches_per_actor: int = 4
-    actor_cpus: float = 0.25  # I/O bound: a quarter CPU each, so they never starve the decoders
+    actor_cpus: float = 1.0  # the decoding is CPU bound; `--until fetch` alone would need far less
 
     def __post_init__(self) -> None:
         if self.max_actors < self.min_actors:

@@ -14,10 +14,11 @@ import errno
 import re
 import threading
 import weakref
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import AsyncIterator, Sequence
+from typing import AsyncIterator, Iterator, Sequence
 
 import aiohttp
 import numpy as np
@@ -337,7 +338,10 @@ class _LoopThread:
         return _Client(cfg, getaddrinfo)
 
     def call(self, coro):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+        return self.submit(coro).result()
+
+    def submit(self, coro) -> futures.Future:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def close(self) -> None:
         if self.loop.is_closed():
@@ -409,6 +413,24 @@ class HttpFetcher(Operator):
         by_url = dict(zip(distinct, results))
         return [by_url[u] for u in urls]
 
+    def fetch_completed(self, urls: Sequence[object]) -> Iterator[list[tuple[int, FetchResult]]]:
+        """Fetch URLs concurrently (each distinct URL once) and yield (position, result) pairs
+        as downloads end: each time, everything that ended since the last yield. A caller that
+        works on one group while the rest download (FetchDecoder) hides its work behind the
+        network wait instead of starting after the batch's slowest response."""
+        positions: dict[object, list[int]] = {}
+        for i, url in enumerate(urls):
+            positions.setdefault(url, []).append(i)
+        runtime = self._ensure_runtime()
+        pending = {runtime.submit(runtime.client.fetch(url)): url for url in positions}
+        try:
+            while pending:
+                done, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+                yield [(i, future.result()) for future in done for i in positions[pending.pop(future)]]
+        finally:
+            for future in pending:  # the caller stopped early: do not leave requests running
+                future.cancel()
+
     def _ensure_runtime(self) -> _LoopThread:
         with self._lock:
             if self._runtime is None:
@@ -417,15 +439,7 @@ class HttpFetcher(Operator):
             return self._runtime
 
     def process(self, batch: Batch, live: np.ndarray) -> Batch:
-        # Ray hands an all-null column over as float NaN: normalise what we write to None / values
-        n = batch_len(batch)
-        blank = [None] * n
-        body = object_array(v if isinstance(v, (bytes, bytearray, memoryview)) and len(v) else None
-                            for v in batch.get("image_bytes", blank))
-        status = object_array(v if isinstance(v, str) else None for v in batch.get("fetch_status", blank))
-        code = object_array(_int_or_none(v) for v in batch.get("http_status", blank))
-        batch["image_bytes"], batch["fetch_status"], batch["http_status"] = body, status, code
-        todo = [int(i) for i in np.flatnonzero(live) if status[i] != "warc" and body[i] is None]
+        todo = self.prepare(batch, live)
         if not todo:
             return batch
         urls = batch["url"]
@@ -434,11 +448,26 @@ class HttpFetcher(Operator):
         else:
             results = [FetchResult("fetch_disabled")] * len(todo)
         for i, result in zip(todo, results):
-            status[i] = result.status
-            code[i] = result.http_status
-            if result.status == "ok":
-                body[i] = result.body
-            else:
-                body[i] = None
-                mark_dropped(batch, i, self.stage, result.status)
+            self.record(batch, i, result)
         return batch
+
+    def prepare(self, batch: Batch, live: np.ndarray) -> list[int]:
+        """Normalise the columns this stage writes; return the rows to download (live rows
+        without bytes that the WARC join did not fill)."""
+        # Ray hands an all-null column over as float NaN: normalise what we write to None / values
+        n = batch_len(batch)
+        blank = [None] * n
+        body = object_array(v if isinstance(v, (bytes, bytearray, memoryview)) and len(v) else None
+                            for v in batch.get("image_bytes", blank))
+        status = object_array(v if isinstance(v, str) else None for v in batch.get("fetch_status", blank))
+        code = object_array(_int_or_none(v) for v in batch.get("http_status", blank))
+        batch["image_bytes"], batch["fetch_status"], batch["http_status"] = body, status, code
+        return [int(i) for i in np.flatnonzero(live) if status[i] != "warc" and body[i] is None]
+
+    def record(self, batch: Batch, i: int, result: FetchResult) -> None:
+        """Write one download's outcome into row `i` of a batch that went through `prepare`."""
+        batch["fetch_status"][i] = result.status
+        batch["http_status"][i] = result.http_status
+        batch["image_bytes"][i] = result.body if result.status == "ok" else None
+        if result.status != "ok":
+            mark_dropped(batch, i, self.stage, result.status)

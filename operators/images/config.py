@@ -18,8 +18,8 @@ class ImageConfig:
     # size before decoding; Pillow itself still refuses anything over twice its global limit.
     max_pixels: int = 89_478_485
     keep_bytes: bool = False  # keep image_bytes of kept rows (--store-images); else cleared
-    # CPUs Ray reserves per decode task. Decoding is CPU bound, so 1 on a cluster; local.yaml
-    # asks for less so that a 2-core laptop runs two decoders beside the fetch actors.
+    # CPUs Ray reserves per decode task. Those tasks run only with fetch.enabled false (the
+    # WARCs' images alone); otherwise the fetch actors decode (FetchDecoder, fetch.actor_cpus).
     task_cpus: float = 1.0
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ Endpoints (query parameters in brackets; every endpoint takes [delay=seconds bef
   /wrong-type (text/plain)  /html.jpg (text/html)  /no-type (no Content-Type)  /empty
   /reset (RST after reading the request)  /truncated (short body, then close)
   /robots [tag=... repeated]                              200 JPEG with X-Robots-Tag headers
+  /gate [key, v]                                          200 image once the test calls open_gate(key)
 
 Run standalone (for benchmarks, in its own process): python -m tests.fetch.server --hosts 16
 [--image-dir DIR]; it prints "PORT <n>" once listening and serves until killed.
@@ -106,6 +107,7 @@ class FaultServer:
         self.hits: list[Hit] = []
         self._flight = _Flight()
         self._per_key: Counter = Counter()
+        self._gates: dict[str, asyncio.Event] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._servers: list[asyncio.base_events.Server] = []
@@ -160,6 +162,13 @@ class FaultServer:
 
     def peak_in_flight(self, host: str = "*") -> int:
         return self._flight.peak[host]
+
+    def open_gate(self, key: str) -> None:
+        """Let /gate?key=KEY requests (waiting or future) answer. Callable from any thread."""
+        self._loop.call_soon_threadsafe(self._gate(key).set)
+
+    def _gate(self, key: str) -> asyncio.Event:
+        return self._gates.setdefault(key, asyncio.Event())
 
     # ------------------------------------------------------------------ protocol
 
@@ -253,6 +262,9 @@ class FaultServer:
             writer.write(head_bytes(200, "image/jpeg", {"Content-Length": str(len(JPEG) * 4)}) + JPEG)
             await writer.drain()
             return False
+        if path == "/gate":
+            await self._gate(req.arg("key", "")).wait()
+            return await respond(writer, 200, self.images[int(req.arg("v", "0")) % len(self.images)], "image/jpeg")
         if path == "/robots":
             extra = [("X-Robots-Tag", tag) for tag in req.query.get("tag", [])]
             return await respond(writer, 200, JPEG, "image/jpeg", extra)
