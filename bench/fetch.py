@@ -6,14 +6,16 @@ same URLs, one run.
 
 A loopback server (its own process, bound on 127.0.0.1..127.0.0.H so URLs span H hosts) serves
 real JPEGs of 20-80 KB after 20-200 ms; ~5 % of URLs are 404 and ~2 % answer after 3 s.
-  ours          what the job runs per URL: HttpFetcher (default FetchConfig: 128 in flight per
-                fetcher, 8 per host, SSRF guard on) then ImageDecoder (header checks, one decode,
-                pHash). --processes processes (one per core) pull batches of --batch-size from one
-                queue, each running --batches-in-flight batches at once on one fetcher, as the
-                job's threaded fetch actor does (fetch.batches_per_actor); each fetched batch is
-                decoded in its thread while the others keep downloading.
-  ours_ray      (--ray) the job's own stages in local Ray: the fetch actor pool, then the image
-                stage as tasks, with configs/local.yaml resources; start-up included
+  ours          what the job runs per URL: the fetch actor's FetchDecoder (default FetchConfig:
+                128 in flight per fetcher, 8 per host, SSRF guard on), which runs ImageDecoder
+                (header checks, one decode, pHash) on each download as it ends, one decode at a
+                time per process. --processes processes (one per core) pull batches of
+                --batch-size from one queue, each running --batches-in-flight batches at once on
+                one fetcher, as the job's threaded fetch actor does (fetch.batches_per_actor).
+  ours_fetch_only  the same with HttpFetcher alone (no image stage): the most ours can reach
+                under the same limits, reported as fetch_only_bound_vs_img2dataset
+  ours_ray      (--ray) the job's own stage in local Ray: the FetchDecoder actor pool with
+                configs/local.yaml resources; start-up included
   img2dataset   its `download` in .venv-bench, processes_count=2, best of thread_count 16/64/128,
                 twice: with its default processing (decode, resize to 256, re-encode: what its
                 users run, and what its 150-170 images/s measured beforehand on this machine
@@ -138,23 +140,21 @@ def check(name: str, ok: dict[str, str | None], work: Workload, against: str = "
 # ----------------------------------------------------------------------------- (a) ours
 
 
-def _ours_worker(cfg: FetchConfig, batches_in_flight: int, jobs, results, start) -> None:
+def _ours_worker(cfg: FetchConfig, batches_in_flight: int, decode: bool, jobs, results, start) -> None:
     os.environ["OMP_NUM_THREADS"] = "1"  # as Ray sets it for a one-CPU task (before torch loads)
     from operators.base import batch_to_rows, rows_to_batch
     from operators.fetch.http import HttpFetcher
+    from operators.fetch.streaming import FetchDecoder
     from operators.images import ImageConfig, ImageDecoder
 
-    fetcher = HttpFetcher(cfg)
-    decoder = ImageDecoder(ImageConfig())
-    decoder(rows_to_batch([{"image_bytes": jpeg_payloads(1)[0]}]))  # one-off per process: imports, self-check
-    step = decoder.resources().batch_size
+    # the job's fetch actor: FetchDecoder (download, then checks + decode + pHash as each ends);
+    # decode=False: its HttpFetcher alone
+    stage = FetchDecoder(cfg, ImageConfig()) if decode else HttpFetcher(cfg)
+    ImageDecoder(ImageConfig())(rows_to_batch([{"image_bytes": jpeg_payloads(1)[0]}]))  # one-off: imports, self-check
 
     def loop() -> None:
         while (urls := jobs.get()) is not None:
-            fetched = batch_to_rows(fetcher(rows_to_batch([{"url": u} for u in urls])))
-            rows = []
-            for i in range(0, len(fetched), step):  # the image stage's own batch size
-                rows.extend(batch_to_rows(decoder(rows_to_batch(fetched[i:i + step]))))
+            rows = batch_to_rows(stage(rows_to_batch([{"url": u} for u in urls])))
             results.put([(r["url"], r["fetch_status"], r.get("drop_reason"), r.get("image_phash")) for r in rows])
 
     results.put(("ready", os.getpid()))
@@ -166,17 +166,19 @@ def _ours_worker(cfg: FetchConfig, batches_in_flight: int, jobs, results, start)
             future.result()
     results.put(("cpu", time.process_time() - cpu))
     results.put(("end", time.time()))
-    fetcher.close()
+    stage.close()
 
 
-def run_ours(work: Workload, cfg: FetchConfig, processes: int, batches_in_flight: int) -> dict:
+def run_ours(work: Workload, cfg: FetchConfig, processes: int, batches_in_flight: int, decode: bool = True) -> dict:
+    """`decode=False`: HttpFetcher alone (no image stage), the most `ours` can reach under the
+    same limits (concurrency, per-host cap) whatever the decode costs."""
     ctx = mp.get_context("spawn")
     jobs, results, start = ctx.Queue(), ctx.Queue(), ctx.Event()
     for i in range(0, len(work.urls), cfg.batch_size):
         jobs.put(work.urls[i:i + cfg.batch_size])
     for _ in range(processes * batches_in_flight):
         jobs.put(None)
-    procs = [ctx.Process(target=_ours_worker, args=(cfg, batches_in_flight, jobs, results, start))
+    procs = [ctx.Process(target=_ours_worker, args=(cfg, batches_in_flight, decode, jobs, results, start))
              for _ in range(processes)]
     for p in procs:
         p.start()
@@ -199,7 +201,7 @@ def run_ours(work: Workload, cfg: FetchConfig, processes: int, batches_in_flight
             "cpu_ms_per_image": round(1000 * sum(events["cpu"]) / len(ok), 2),
             "statuses": dict(sorted(statuses.items())), "processes": processes,
             "batches_in_flight_per_process": batches_in_flight, "in_flight": processes * cfg.concurrency,
-            "same_result": check("ours", ok, work, against="phashes")}
+            "same_result": check("ours" if decode else "ours_fetch_only", ok, work, against="phashes")}
 
 
 def _live(reason) -> bool:
@@ -216,10 +218,9 @@ def run_ours_ray(work: Workload, guard: dict) -> dict:
 
     import ray
 
-    from jobs.adapter import apply_operator, apply_pool
+    from jobs.adapter import apply_pool
     from jobs.config import load_config
-    from operators.fetch.http import HttpFetcher
-    from operators.images import ImageDecoder
+    from operators.fetch.streaming import FetchDecoder
 
     cfg = load_config()
     fetch_cfg = dc.replace(cfg.fetch, **guard)
@@ -229,8 +230,8 @@ def run_ours_ray(work: Workload, guard: dict) -> dict:
 
     def stages(urls: list[str]) -> "ray.data.Dataset":
         ds = ray.data.from_items([{"url": u} for u in urls], override_num_blocks=max(1, len(urls) // 250))
-        ds = apply_pool(ds, HttpFetcher, HttpFetcher(fetch_cfg).resources(), {"cfg": fetch_cfg})
-        return apply_operator(ds, ImageDecoder(cfg.image))
+        kwargs = {"fetch": fetch_cfg, "image": cfg.image}
+        return apply_pool(ds, FetchDecoder, FetchDecoder(**kwargs).resources(), kwargs)
 
     stages(work.urls[:50]).materialize()  # Ray's workers started once, as on a running cluster
     begin = time.time()
@@ -239,7 +240,7 @@ def run_ours_ray(work: Workload, guard: dict) -> dict:
     ok = {r["url"]: r["image_phash"] for r in rows if r["fetch_status"] == "ok" and _live(r.get("drop_reason"))}
     return {"seconds": round(seconds, 2), "successes": len(ok), "images_per_s": round(len(ok) / seconds, 1),
             "fetch_actors": [fetch_cfg.min_actors, fetch_cfg.max_actors], "batches_per_actor": fetch_cfg.batches_per_actor,
-            "decode_task_cpus": cfg.image.task_cpus, "same_result": check("ours_ray", ok, work, against="phashes")}
+            "actor_cpus": fetch_cfg.actor_cpus, "same_result": check("ours_ray", ok, work, against="phashes")}
 
 
 # ----------------------------------------------------------------------------- (c) bare aiohttp
@@ -380,18 +381,20 @@ def main() -> None:
                 parser.error(f"--img2dataset-modes: unknown {sorted(unknown)}; known: {IMG2DATASET_MODES}")
             i2d_plan = [] if reason else [(m, int(t)) for m in modes for t in args.img2dataset_threads.split(",")]
             fixed_cpu = img2dataset_fixed_cpu(work, tmp) if i2d_plan else 0.0
-            bare_runs, ours_runs = [], []
+            bare_runs, ours_runs, fetch_only_runs = [], [], []
             i2d_runs: dict[str, list[dict]] = {m: [] for m in modes}
             # rounds interleave the tools so that all of them see the same swings in machine load
             for round_ in range(max(args.repeat, len(i2d_plan))):
                 if round_ < args.repeat:
                     bare_runs.append(run_bare(work, args.bare_concurrency))
                     ours_runs.append(run_ours(work, cfg, args.processes, args.batches_in_flight))
+                    fetch_only_runs.append(run_ours(work, cfg, args.processes, args.batches_in_flight, decode=False))
                 if round_ < len(i2d_plan):
                     mode, threads = i2d_plan[round_]
                     i2d_runs[mode].append(run_img2dataset(work, threads, mode, tmp, fixed_cpu))
             bare = max(bare_runs, key=lambda r: r["images_per_s"])
             ours = max(ours_runs, key=lambda r: r["images_per_s"])
+            fetch_only = max(fetch_only_runs, key=lambda r: r["images_per_s"])
             ours_ray = run_ours_ray(work, guard) if args.ray else None
         finally:
             server.stdin.close()
@@ -401,6 +404,9 @@ def main() -> None:
         "urls": args.n, "hosts": args.hosts, "expected_successes": len(work.expected),
         "payload_kb": [min(len(p) for p in payloads) // 1000, max(len(p) for p in payloads) // 1000],
         "ours": ours, "bare_aiohttp": bare,
+        # HttpFetcher alone, same processes and limits, no image stage: what ours tops out at here
+        "ours_fetch_only": {k: fetch_only[k] for k in ("seconds", "successes", "images_per_s", "cpu_ms_per_image",
+                                                       "in_flight", "same_result")},
         "ours_runs_images_per_s": [r["images_per_s"] for r in ours_runs],
         "bare_runs_images_per_s": [r["images_per_s"] for r in bare_runs],
         "ratio_vs_bare_aiohttp": round(ours["images_per_s"] / bare["images_per_s"], 2),
@@ -418,6 +424,7 @@ def main() -> None:
         keys = ("threads", "images_per_s", "successes", "cpu_ms_per_image", "same_result", "error")
         report[name] = {**best, "processing": mode, "runs": [{k: r.get(k) for k in keys if k in r} for r in runs]}
         report[f"ratio_vs_{name}"] = round(ours["images_per_s"] / best["images_per_s"], 2)
+        report[f"fetch_only_bound_vs_{name}"] = round(fetch_only["images_per_s"] / best["images_per_s"], 2)
         report[f"cpu_per_image_ratio_vs_{name}"] = (round(best["cpu_ms_per_image"] / ours["cpu_ms_per_image"], 2)
                                                     if best["cpu_ms_per_image"] else None)
     print(json.dumps(report))
