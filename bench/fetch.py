@@ -7,7 +7,7 @@ same URLs, one run.
 A loopback server (its own process, bound on 127.0.0.1..127.0.0.H so URLs span H hosts) serves
 real JPEGs of 20-80 KB after 20-200 ms; ~5 % of URLs are 404 and ~2 % answer after 3 s.
   ours          what the job runs per URL: the fetch actor's FetchDecoder (default FetchConfig:
-                128 in flight per fetcher, 8 per host, SSRF guard on), which runs ImageDecoder
+                256 in flight per fetcher, 8 per host, SSRF guard on), which runs ImageDecoder
                 (header checks, one decode, pHash) on each download as it ends, one decode at a
                 time per process. --processes processes (one per core) pull batches of
                 --batch-size from one queue, each running --batches-in-flight batches at once on
@@ -201,6 +201,7 @@ def run_ours(work: Workload, cfg: FetchConfig, processes: int, batches_in_flight
             "cpu_ms_per_image": round(1000 * sum(events["cpu"]) / len(ok), 2),
             "statuses": dict(sorted(statuses.items())), "processes": processes,
             "batches_in_flight_per_process": batches_in_flight, "in_flight": processes * cfg.concurrency,
+            "per_host_per_process": cfg.per_host_concurrency,
             "same_result": check("ours" if decode else "ours_fetch_only", ok, work, against="phashes")}
 
 
@@ -352,6 +353,8 @@ def main() -> None:
                         help="ours: batches each process runs at once (fetch.batches_per_actor)")
     parser.add_argument("--batch-size", type=int, default=FetchConfig.batch_size)
     parser.add_argument("--concurrency", type=int, default=FetchConfig.concurrency, help="ours: in flight per process")
+    parser.add_argument("--per-host-concurrency", type=int, default=FetchConfig.per_host_concurrency,
+                        help="ours: in flight per host per process (the default is the politeness cap)")
     parser.add_argument("--img2dataset-modes", default=",".join(IMG2DATASET_MODES),
                         help="img2dataset processing: default (resize + re-encode) and/or no_reencode")
     parser.add_argument("--bare-concurrency", type=int, default=128)
@@ -373,7 +376,8 @@ def main() -> None:
             work = workload(args.n, port, args.hosts, payloads)
             # the guard stays on: the loopback bench server is exempted like an internal mirror would be
             guard = {"allow_private_networks": False, "allowed_networks": ("127.0.0.0/8",)}
-            cfg = FetchConfig(**guard, batch_size=args.batch_size, concurrency=args.concurrency)
+            cfg = FetchConfig(**guard, batch_size=args.batch_size, concurrency=args.concurrency,
+                              per_host_concurrency=args.per_host_concurrency)
             reason = "skipped (--skip-img2dataset)" if args.skip_img2dataset else img2dataset_unavailable()
             modes = [m for m in args.img2dataset_modes.split(",") if m]
             unknown = set(modes) - set(IMG2DATASET_MODES)

@@ -17,7 +17,10 @@ class FetchConfig:
     """How `HttpFetcher` downloads the images the input WARCs did not contain."""
 
     enabled: bool = True
-    concurrency: int = 128  # in-flight requests per fetch actor (shared by the batches it runs at once)
+    # in-flight requests per fetch actor (shared by the batches it runs at once); img2dataset's
+    # default is 256 threads per process too. 3,000 loopback URLs over 64 hosts: 128 -> 256
+    # took a fetch process from ~560 to ~700 images/s (tails overlap more)
+    concurrency: int = 256
     per_host_concurrency: int = 8  # in-flight requests per host name, per fetch actor (not cluster-wide)
     connect_timeout: float = 5.0  # DNS + TCP (+ TLS) connect, seconds
     read_timeout: float = 10.0  # longest silence between two reads of headers or body
