@@ -47,4 +47,6 @@ def apply_pool(
     )
     if resources.num_gpus:
         args["num_gpus"] = resources.num_gpus
+    if resources.memory:
+        args["memory"] = resources.memory
     return ds.map_batches(cls, **args)

@@ -113,6 +113,7 @@ class Resources:
     batch_size: int | None = 256
     pool: tuple[int, int] | None = None
     calls_per_actor: int = 1
+    memory: int = 0  # bytes of RAM per task / actor that Ray should reserve; 0: not declared
 
 
 class Operator:

@@ -11,6 +11,7 @@ operators do the work, each marking its own drops (stage `fetch` or `image`).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Mapping
 
@@ -21,6 +22,8 @@ from operators.fetch.config import FetchConfig
 from operators.fetch.guard import GetAddrInfo
 from operators.fetch.http import FetchResult, HttpFetcher
 from operators.images import ImageConfig, ImageDecoder, Thumbnailer
+
+ACTOR_MEMORY = 2 * 1024**3
 
 
 class FetchDecoder(Operator):
@@ -44,7 +47,10 @@ class FetchDecoder(Operator):
         self._decoding = threading.Lock()
 
     def resources(self) -> Resources:
-        return self.fetcher.resources()  # the fetch pool: fetch.actor_cpus covers the decoding too
+        # the fetch pool: fetch.actor_cpus covers the decoding too. Memory: torch (pHash, the
+        # scorers' thumbnail transforms) and the bodies in flight made an actor 1.2-1.3 GiB in
+        # the sample job; declared so that Ray never packs more of them on a node than fit
+        return dataclasses.replace(self.fetcher.resources(), memory=ACTOR_MEMORY)
 
     def __getstate__(self) -> dict:
         return {"fetcher": self.fetcher, "decoder": self.decoder}

@@ -79,3 +79,19 @@ def test_threaded_fetch_pool_can_grow_past_min_actors():
     in_flight = strategy.max_tasks_in_flight_per_actor or 2 * strategy.max_concurrent_calls_per_actor
     threshold = DataContext.get_current().autoscaling_config.actor_pool_util_upscaling_threshold
     assert in_flight / strategy.max_concurrent_calls_per_actor >= threshold
+
+
+def test_fetch_decoder_pool_declares_its_memory():
+    """Fetch actors import torch and hold the bodies in flight (1.2-1.3 GiB in the sample job):
+    the pool asks Ray for that memory, so a node never gets more of them than fit."""
+    from jobs.adapter import apply_pool
+    from operators.fetch.streaming import ACTOR_MEMORY, FetchDecoder
+    from operators.images import ImageConfig
+    from tests.fetch.conftest import FAST
+
+    kwargs = {"fetch": FAST, "image": ImageConfig()}
+    res = FetchDecoder(**kwargs).resources()
+    assert (res.memory, res.num_cpus, res.calls_per_actor) == (ACTOR_MEMORY, FAST.actor_cpus, FAST.batches_per_actor)
+    assert ACTOR_MEMORY >= 1.5 * 1024**3
+    ds = apply_pool(ray.data.range(8), FetchDecoder, res, kwargs)
+    assert ds._logical_plan.dag.ray_remote_args["memory"] == ACTOR_MEMORY
