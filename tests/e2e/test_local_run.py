@@ -87,6 +87,28 @@ def test_full_sample_job_offline_reconciles_and_rerun_skips(ray_session, sample,
     assert sorted(table2.column("id").to_pylist()) == sorted(table.column("id").to_pylist())
 
 
+def test_the_fetch_and_image_stages_run_apart_when_asked(ray_session, sample, tmp_path):
+    """--until fetch runs the download pool alone; fetch.enabled false runs the image stage as
+    tasks over the WARCs' images. Every HTTP image of the sample is on an unresolvable host, so
+    the second must keep exactly the pairs the default path (one pool for both stages) keeps."""
+    fetched = run([str(sample.manifest_path)], str(tmp_path / "fetch"), _cfg("fetch")).stats
+    assert_reconciles(fetched)
+    assert set(fetched["stages"]) == {"text", "fetch"}
+    assert set(fetched["stages"]["fetch"]["dropped"]) == {"dns_error"}
+
+    both = run([str(sample.manifest_path)], str(tmp_path / "both"), _cfg("image")).stats
+    no_network = replace(_cfg("image"), "fetch", enabled=False)
+    warc_only = run([str(sample.manifest_path)], str(tmp_path / "warc"), no_network).stats
+    for stats in (both, warc_only):
+        assert_reconciles(stats)
+    assert both["stages"]["fetch"] == fetched["stages"]["fetch"]
+    assert warc_only["stages"]["fetch"]["dropped"] == {}
+    image_drops = dict(both["stages"]["image"]["dropped"])
+    assert warc_only["stages"]["image"]["dropped"] == {**image_drops, "image_empty": fetched["stages"]["fetch"]["dropped"]["dns_error"]}
+    keep = [sorted(read_output(tmp_path / name).column("id").to_pylist()) for name in ("both", "warc")]
+    assert keep[0] == keep[1] and len(keep[0]) == both["pairs"]["kept"] > 0
+
+
 def test_cli_rejects_missing_input_before_any_work(tmp_path):
     proc = run_cli("run", str(tmp_path / "nope.warc.gz"), "--output", str(tmp_path / "out"))
     assert proc.returncode == 2
