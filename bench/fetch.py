@@ -86,6 +86,7 @@ def jpeg_payloads(count: int, seed: int = 0) -> list[bytes]:
 @dataclasses.dataclass
 class Workload:
     urls: list[str]
+    hosts: set[str]
     expected: dict[str, str]  # URL that must succeed -> sha1 of the bytes it serves
     phashes: dict[str, str]  # the same URLs -> imagehash's pHash of those bytes
 
@@ -111,7 +112,7 @@ def workload(n: int, port: int, hosts: int, payloads: list[bytes], seed: int = 1
         urls.append(url)
         expected[url] = digests[v]
         phashes[url] = hashes[v]
-    return Workload(urls, expected, phashes)
+    return Workload(urls, {u.split("/")[2] for u in urls}, expected, phashes)
 
 
 def start_server(hosts: int, image_dir: Path) -> tuple[subprocess.Popen, int]:
@@ -200,7 +201,9 @@ def run_ours(work: Workload, cfg: FetchConfig, processes: int, batches_in_flight
     return {"seconds": round(seconds, 2), "successes": len(ok), "images_per_s": round(len(ok) / seconds, 1),
             "cpu_ms_per_image": round(1000 * sum(events["cpu"]) / len(ok), 2),
             "statuses": dict(sorted(statuses.items())), "processes": processes,
-            "batches_in_flight_per_process": batches_in_flight, "in_flight": processes * cfg.concurrency,
+            "batches_in_flight_per_process": batches_in_flight,
+            # what the limits allow at once: the per-host cap binds first when the URLs span few hosts
+            "in_flight": processes * min(cfg.concurrency, len(work.hosts) * cfg.per_host_concurrency),
             "per_host_per_process": cfg.per_host_concurrency,
             "same_result": check("ours" if decode else "ours_fetch_only", ok, work, against="phashes")}
 
