@@ -40,7 +40,7 @@ class FetchConfig:
     # (an internal image mirror) while the guard stays on.
     allow_private_networks: bool = False
     allowed_networks: tuple[str, ...] = ()
-    batch_size: int = 512
+    batch_size: int = 256
     # The stage runs on an actor pool (long-lived clients keep their connections and DNS cache);
     # each actor runs batches_per_actor batches at once on threads, sharing its `concurrency`,
     # so a batch waiting on a few slow hosts never leaves the actor's connections idle. When the
@@ -48,7 +48,9 @@ class FetchConfig:
     # one image at a time per actor: about one core of decoding next to the network thread.
     min_actors: int = 1
     max_actors: int = 4  # the pool grows to this while batches queue up and Ray's budget allows
-    batches_per_actor: int = 4
+    # 8 x 256 rather than 4 x 512: the same URLs per actor, but a straggler holds back fewer
+    # finished rows (15,000 loopback URLs in local Ray: ~500 -> ~550 images/s)
+    batches_per_actor: int = 8
     actor_cpus: float = 1.0  # the decoding is CPU bound; `--until fetch` alone would need far less
 
     def __post_init__(self) -> None:
