@@ -86,9 +86,12 @@ def jpeg_payloads(count: int, seed: int = 0) -> list[bytes]:
 @dataclasses.dataclass
 class Workload:
     urls: list[str]
-    hosts: set[str]
     expected: dict[str, str]  # URL that must succeed -> sha1 of the bytes it serves
     phashes: dict[str, str]  # the same URLs -> imagehash's pHash of those bytes
+
+    @property
+    def hosts(self) -> set[str]:
+        return {u.split("/")[2] for u in self.urls}
 
 
 def workload(n: int, port: int, hosts: int, payloads: list[bytes], seed: int = 1) -> Workload:
@@ -112,7 +115,7 @@ def workload(n: int, port: int, hosts: int, payloads: list[bytes], seed: int = 1
         urls.append(url)
         expected[url] = digests[v]
         phashes[url] = hashes[v]
-    return Workload(urls, {u.split("/")[2] for u in urls}, expected, phashes)
+    return Workload(urls, expected, phashes)
 
 
 def start_server(hosts: int, image_dir: Path) -> tuple[subprocess.Popen, int]:

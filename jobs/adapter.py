@@ -19,6 +19,7 @@ def apply_operator(ds: ray.data.Dataset, op: Operator) -> ray.data.Dataset:
         batch_format="numpy",
         zero_copy_batch=False,
         num_cpus=res.num_cpus,
+        **({"memory": res.memory} if res.memory else {}),
     )
 
 

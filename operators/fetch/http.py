@@ -439,16 +439,8 @@ class HttpFetcher(Operator):
             return self._runtime
 
     def process(self, batch: Batch, live: np.ndarray) -> Batch:
-        todo = self.prepare(batch, live)
-        if not todo:
-            return batch
-        urls = batch["url"]
-        if self.cfg.enabled:
-            results = self.fetch([urls[i] for i in todo])
-        else:
-            results = [FetchResult("fetch_disabled")] * len(todo)
-        for i, result in zip(todo, results):
-            self.record(batch, i, result)
+        for _ in self.fetch_rows(batch, self.prepare(batch, live)):
+            pass
         return batch
 
     def prepare(self, batch: Batch, live: np.ndarray) -> list[int]:
@@ -464,10 +456,22 @@ class HttpFetcher(Operator):
         batch["image_bytes"], batch["fetch_status"], batch["http_status"] = body, status, code
         return [int(i) for i in np.flatnonzero(live) if status[i] != "warc" and body[i] is None]
 
-    def record(self, batch: Batch, i: int, result: FetchResult) -> None:
-        """Write one download's outcome into row `i` of a batch that went through `prepare`."""
-        batch["fetch_status"][i] = result.status
-        batch["http_status"][i] = result.http_status
-        batch["image_bytes"][i] = result.body if result.status == "ok" else None
-        if result.status != "ok":
-            mark_dropped(batch, i, self.stage, result.status)
+    def fetch_rows(self, batch: Batch, todo: list[int]) -> Iterator[np.ndarray]:
+        """Download rows `todo` of a batch that went through `prepare`, writing each outcome
+        into it; yield the row indices written, group by group as downloads end."""
+        if not todo:
+            return
+        if self.cfg.enabled:
+            urls = batch["url"]
+            groups = self.fetch_completed([urls[i] for i in todo])
+        else:
+            groups = iter([[(k, FetchResult("fetch_disabled")) for k in range(len(todo))]])
+        for group in groups:  # (position in todo, result) pairs
+            rows = np.asarray([todo[k] for k, _ in group], dtype=np.int64)
+            for i, (_, result) in zip(rows.tolist(), group):
+                batch["fetch_status"][i] = result.status
+                batch["http_status"][i] = result.http_status
+                batch["image_bytes"][i] = result.body if result.status == "ok" else None
+                if result.status != "ok":
+                    mark_dropped(batch, i, self.stage, result.status)
+            yield rows

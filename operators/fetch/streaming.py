@@ -20,7 +20,7 @@ import numpy as np
 from operators.base import DROP_COLUMNS, Batch, Operator, Resources, batch_len
 from operators.fetch.config import FetchConfig
 from operators.fetch.guard import GetAddrInfo
-from operators.fetch.http import FetchResult, HttpFetcher
+from operators.fetch.http import HttpFetcher
 from operators.images import ImageConfig, ImageDecoder, Thumbnailer
 
 ACTOR_MEMORY = 2 * 1024**3
@@ -53,12 +53,10 @@ class FetchDecoder(Operator):
         return dataclasses.replace(self.fetcher.resources(), memory=ACTOR_MEMORY)
 
     def __getstate__(self) -> dict:
-        return {"fetcher": self.fetcher, "decoder": self.decoder}
+        return {k: v for k, v in self.__dict__.items() if k != "_decoding"}  # a lock does not pickle
 
     def __setstate__(self, state: dict) -> None:
-        self.fetcher, self.decoder = state["fetcher"], state["decoder"]
-        self.writes = tuple(dict.fromkeys(self.fetcher.writes + self.decoder.writes))
-        self._decoding = threading.Lock()
+        self.__dict__.update(state, _decoding=threading.Lock())
 
     def close(self) -> None:
         self.fetcher.close()
@@ -71,17 +69,7 @@ class FetchDecoder(Operator):
         waiting = np.zeros(n, dtype=bool)
         waiting[todo] = True
         self._decode(batch, np.flatnonzero(~waiting))  # WARC bytes and dropped rows: nothing to wait for
-        if not todo:
-            return batch
-        if self.fetcher.cfg.enabled:
-            urls = batch["url"]
-            groups = self.fetcher.fetch_completed([urls[i] for i in todo])
-        else:
-            groups = iter([[(k, FetchResult("fetch_disabled")) for k in range(len(todo))]])
-        for group in groups:  # (position in todo, result) pairs, as downloads end
-            rows = np.asarray([todo[k] for k, _ in group], dtype=np.int64)
-            for i, (_, result) in zip(rows, group):
-                self.fetcher.record(batch, int(i), result)
+        for rows in self.fetcher.fetch_rows(batch, todo):  # as downloads end
             self._decode(batch, rows)
         return batch
 
